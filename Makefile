@@ -1,0 +1,48 @@
+# riskmart: `make pipeline` and `make test` are the quick start; everything else is a convenience.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RISKMART := $(BIN)/riskmart
+STAMP := $(VENV)/.installed
+PIP_QUIET := --quiet --disable-pip-version-check --no-warn-script-location
+
+# Size of the demo export `make pipeline` writes when the landing folder is empty.
+DEMO_CLIENTS ?= 2000
+DEMO_MONTHS ?= 12
+
+.PHONY: install pipeline test lint format bench serve clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import riskmart, dbt.adapters.duckdb, great_expectations, xgboost, fastapi" \
+		|| { echo "install failed: see pip output above"; exit 1; }
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+pipeline: $(STAMP)
+	$(RISKMART) demo-data --skip-if-present --clients $(DEMO_CLIENTS) --months $(DEMO_MONTHS)
+	$(RISKMART) run
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+serve: $(STAMP)
+	$(RISKMART) serve
+
+clean:
+	rm -rf target logs .pytest_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""Run dbt in-process against the configured warehouse."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+
+from riskmart.settings import Settings
+
+
+class DbtError(RuntimeError):
+    """dbt ran and reported a failure (a model, a test or the project itself)."""
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = None) -> object:
+    """Invoke `dbt <args>` on riskmart's project and profile; raise DbtError when it fails.
+
+    Returns dbt's result object (for `build`/`run`, a RunExecutionResult).
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    project_dir = str(settings.dbt_project_dir)
+    full_args = [
+        *args,
+        "--project-dir",
+        project_dir,
+        "--profiles-dir",
+        str(settings.dbt_project_dir / "profiles"),
+        "--target",
+        settings.dbt_target,
+    ]
+    if dbt_vars:
+        import json
+
+        full_args += ["--vars", json.dumps(dbt_vars)]
+    with _environment(settings.dbt_env()):
+        outcome = dbtRunner().invoke(full_args)
+    if outcome.exception is not None:
+        raise DbtError(f"dbt {' '.join(args)} could not run: {outcome.exception}") from outcome.exception
+    if not outcome.success:
+        failed = []
+        result = outcome.result
+        for node in getattr(result, "results", None) or []:
+            status = str(getattr(node, "status", "")).lower()
+            if status in {"error", "fail", "runtime error"}:
+                failed.append(f"{node.node.name}: {status}: {(node.message or '').strip()[:300]}")
+        detail = "\n  ".join(failed) if failed else "see the dbt log above"
+        raise DbtError(f"dbt {' '.join(args)} failed:\n  {detail}")
+    return outcome.result

@@ -1,0 +1,57 @@
+"""The one settings object: every path and knob, read from RISKMART_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of a riskmart installation. CLI options override these per call."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKMART_", env_file=None, extra="ignore")
+
+    warehouse: Path = Field(Path("warehouse/riskmart.duckdb"), description="DuckDB warehouse file.")
+    landing: Path = Field(Path("data/landing"), description="Landing folder of the daily export.")
+    truth: Path | None = Field(None, description="Ground truth of the demo generator; default truth/ beside landing.")
+    publish_dir: Path | None = Field(None, description="Published scored snapshot; default published/ beside the warehouse.")
+    registry_dir: Path | None = Field(None, description="Model artifacts; default models/ beside the warehouse.")
+    dbt_target: str = Field("dev", description="dbt target in profiles/profiles.yml (dev, ci, prod).")
+    dbt_project_dir: Path = Field(PROJECT_DIR, description="Folder holding dbt_project.yml.")
+    pii_salt: SecretStr = Field(
+        SecretStr("riskmart-dev-salt"), description="Salt of the PII hashes; set a secret one in production."
+    )
+    retrain_interval_days: int = Field(30, ge=1, description="Retrain when the champion is older than this.")
+    promotion_margin: float = Field(0.002, ge=0, description="AUC a challenger must gain to become champion.")
+    api_keys: str = Field("", description="Comma-separated API keys (or sha256:<hex> hashes) accepted by the API.")
+    api_revoked_keys: str = Field("", description="Comma-separated revoked API keys (or sha256:<hex> hashes).")
+
+    @cached_property
+    def truth_dir(self) -> Path:
+        return self.truth if self.truth is not None else self.landing.parent / "truth"
+
+    @cached_property
+    def publish_path(self) -> Path:
+        return self.publish_dir if self.publish_dir is not None else self.warehouse.parent / "published"
+
+    @cached_property
+    def registry_path(self) -> Path:
+        return self.registry_dir if self.registry_dir is not None else self.warehouse.parent / "models"
+
+    def dbt_env(self) -> dict[str, str]:
+        """The environment dbt's profile reads, so one setting moves the whole project."""
+        return {
+            "RISKMART_WAREHOUSE": str(self.warehouse.resolve()),
+            "RISKMART_DBT_TARGET": self.dbt_target,
+            "RISKMART_PII_SALT": self.pii_salt.get_secret_value(),
+        }
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with CLI options (those not None) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
