@@ -36,13 +36,18 @@ def fail(message: str, hint: str) -> typer.Exit:
 @app.command("demo-data")
 def demo_data(
     landing: LandingOpt = None,
-    truth: Annotated[Path | None, typer.Option(help="Ground-truth folder; default truth/ beside landing.")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground-truth folder; default truth/ beside landing.")
+    ] = None,
     clients: Annotated[int, typer.Option(min=1, help="Clients at the end of the period.")] = 2000,
     months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 12,
-    end_date: Annotated[str | None, typer.Option(help="Last export date, YYYY-MM-DD; default yesterday.")] = None,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last export date, YYYY-MM-DD; default yesterday.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
     dirty_rate: Annotated[
-        float, typer.Option(min=0, max=0.5, help="Share of rows made dirty (every kind the contract rejects).")
+        float,
+        typer.Option(min=0, max=0.5, help="Share of rows made dirty (every kind the contract rejects)."),
     ] = 0.0,
     shift_months: Annotated[
         int, typer.Option(min=0, help="Inject a distribution shift into the last N months (0 = none).")
@@ -59,9 +64,11 @@ def demo_data(
         console.print(f"landing data present in {settings.landing}: demo data not generated")
         return
     try:
-        end = date.fromisoformat(end_date) if end_date else date.today().fromordinal(date.today().toordinal() - 1)
+        end = date.fromisoformat(end_date) if end_date else date.fromordinal(date.today().toordinal() - 1)
     except ValueError:
-        raise fail(f"--end-date {end_date!r} is not a date", "give it as YYYY-MM-DD, e.g. --end-date 2026-06-30")
+        raise fail(
+            f"--end-date {end_date!r} is not a date", "give it as YYYY-MM-DD, e.g. --end-date 2026-06-30"
+        ) from None
     with console.status("generating demo data"):
         summary = generate_demo_data(
             landing=settings.landing,
@@ -97,7 +104,7 @@ def ingest(
     try:
         cutoff = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD")
+        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
     result = ingest_landing(settings.landing, settings.warehouse, as_of=cutoff)
     _print_ingest_summary(result.files)
 
@@ -134,7 +141,7 @@ def ingest_log(
 
     settings = get_settings(warehouse=warehouse)
     if not settings.warehouse.exists():
-        raise fail(f"warehouse {settings.warehouse} does not exist", "run `riskmart ingest` first")
+        raise fail(f"warehouse {settings.warehouse} does not exist", "run `riskmart ingest` first") from None
     rows = read_ingest_log(settings.warehouse)
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=1))
@@ -143,15 +150,21 @@ def ingest_log(
     for col in ("file", "table", "rows_read", "rows_loaded", "rows_rejected", "status"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(str(r[c]) for c in ("file", "table", "rows_read", "rows_loaded", "rows_rejected", "status")))
+        table.add_row(
+            *(str(r[c]) for c in ("file", "table", "rows_read", "rows_loaded", "rows_rejected", "status"))
+        )
     Console().print(table)
 
 
 @app.command("build")
 def build(
     warehouse: WarehouseOpt = None,
-    select: Annotated[str | None, typer.Option(help="dbt selector, e.g. 'staging' or '+fct_client_features'.")] = None,
-    target: Annotated[str | None, typer.Option(help="dbt target: dev, ci or prod [env RISKMART_DBT_TARGET].")] = None,
+    select: Annotated[
+        str | None, typer.Option(help="dbt selector, e.g. 'staging' or '+fct_client_features'.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="dbt target: dev, ci or prod [env RISKMART_DBT_TARGET].")
+    ] = None,
 ) -> None:
     """`dbt build` (models, seeds, tests) on the configured warehouse."""
     from riskmart.dbt import DbtError, run_dbt
@@ -161,7 +174,9 @@ def build(
     try:
         run_dbt(settings, args)
     except DbtError as exc:
-        raise fail(str(exc), "read the failing model or test above; `dbt build --select <name>` reruns just it")
+        raise fail(
+            str(exc), "read the failing model or test above; `dbt build --select <name>` reruns just it"
+        ) from None
 
 
 @app.command("run")
@@ -177,7 +192,7 @@ def run(
     try:
         cutoff = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD")
+        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
     run_daily_cycle(settings, as_of=cutoff, console=console)
 
 

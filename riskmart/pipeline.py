@@ -13,6 +13,7 @@ from riskmart.settings import Settings
 def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console) -> dict:
     """Ingest the landing files exported on or before `as_of`, then build the dbt models."""
     from ingest.loader import ingest_landing
+
     from riskmart.dbt import run_dbt
 
     timings: dict[str, float] = {}

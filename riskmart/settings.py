@@ -18,9 +18,15 @@ class Settings(BaseSettings):
 
     warehouse: Path = Field(Path("warehouse/riskmart.duckdb"), description="DuckDB warehouse file.")
     landing: Path = Field(Path("data/landing"), description="Landing folder of the daily export.")
-    truth: Path | None = Field(None, description="Ground truth of the demo generator; default truth/ beside landing.")
-    publish_dir: Path | None = Field(None, description="Published scored snapshot; default published/ beside the warehouse.")
-    registry_dir: Path | None = Field(None, description="Model artifacts; default models/ beside the warehouse.")
+    truth: Path | None = Field(
+        None, description="Ground truth of the demo generator; default truth/ beside landing."
+    )
+    publish_dir: Path | None = Field(
+        None, description="Published scored snapshot; default published/ beside the warehouse."
+    )
+    registry_dir: Path | None = Field(
+        None, description="Model artifacts; default models/ beside the warehouse."
+    )
     dbt_target: str = Field("dev", description="dbt target in profiles/profiles.yml (dev, ci, prod).")
     dbt_project_dir: Path = Field(PROJECT_DIR, description="Folder holding dbt_project.yml.")
     pii_salt: SecretStr = Field(
@@ -28,8 +34,12 @@ class Settings(BaseSettings):
     )
     retrain_interval_days: int = Field(30, ge=1, description="Retrain when the champion is older than this.")
     promotion_margin: float = Field(0.002, ge=0, description="AUC a challenger must gain to become champion.")
-    api_keys: str = Field("", description="Comma-separated API keys (or sha256:<hex> hashes) accepted by the API.")
-    api_revoked_keys: str = Field("", description="Comma-separated revoked API keys (or sha256:<hex> hashes).")
+    api_keys: str = Field(
+        "", description="Comma-separated API keys (or sha256:<hex> hashes) accepted by the API."
+    )
+    api_revoked_keys: str = Field(
+        "", description="Comma-separated revoked API keys (or sha256:<hex> hashes)."
+    )
 
     @cached_property
     def truth_dir(self) -> Path:
