@@ -141,7 +141,7 @@ def ingest_log(
 
     settings = get_settings(warehouse=warehouse)
     if not settings.warehouse.exists():
-        raise fail(f"warehouse {settings.warehouse} does not exist", "run `riskmart ingest` first") from None
+        raise fail(f"warehouse {settings.warehouse} does not exist", "run `riskmart ingest` first")
     rows = read_ingest_log(settings.warehouse)
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=1))
