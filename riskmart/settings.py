@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     api_revoked_keys: str = Field(
         "", description="Comma-separated revoked API keys (or sha256:<hex> hashes)."
     )
+    audit_log: Path | None = Field(
+        None, description="API audit log (JSON lines); default audit/api_audit.jsonl beside the publish dir."
+    )
+    api_snapshot_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the API checks CURRENT for a newer published snapshot."
+    )
 
     @cached_property
     def truth_dir(self) -> Path:
@@ -48,6 +54,14 @@ class Settings(BaseSettings):
     @cached_property
     def publish_path(self) -> Path:
         return self.publish_dir if self.publish_dir is not None else self.warehouse.parent / "published"
+
+    @cached_property
+    def audit_log_path(self) -> Path:
+        return (
+            self.audit_log
+            if self.audit_log is not None
+            else self.publish_path.parent / "audit" / "api_audit.jsonl"
+        )
 
     @cached_property
     def registry_path(self) -> Path:
