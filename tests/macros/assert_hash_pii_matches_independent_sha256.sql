@@ -1,4 +1,4 @@
--- Expected values were computed outside the warehouse: python hashlib.sha256((salt + value).encode()).hexdigest()
+-- Expected hashes computed outside the warehouse: hashlib.sha256((salt + value).encode()).hexdigest()
 with
 
 cases as (
@@ -12,24 +12,24 @@ cases as (
     union all
 
     select
-        'development salt on a tax id',
-        {{ hash_pii("'900123456'", salt='riskmart-dev-salt') }},
-        '1ee9c2a2d4e64c254e627fd87fd584f26da1584487f803b6cb76037c93fdabdb'
+        'development salt on a tax id' as case_name,
+        {{ hash_pii("'900123456'", salt='riskmart-dev-salt') }} as actual_hash,
+        '1ee9c2a2d4e64c254e627fd87fd584f26da1584487f803b6cb76037c93fdabdb' as expected_hash
 
     union all
 
     -- a number hashes as its text, so an id typed differently on another engine hashes the same
     select
-        'numbers hash as their text',
-        {{ hash_pii('900123456', salt='riskmart-dev-salt') }},
-        '1ee9c2a2d4e64c254e627fd87fd584f26da1584487f803b6cb76037c93fdabdb'
+        'numbers hash as their text' as case_name,
+        {{ hash_pii('900123456', salt='riskmart-dev-salt') }} as actual_hash,
+        '1ee9c2a2d4e64c254e627fd87fd584f26da1584487f803b6cb76037c93fdabdb' as expected_hash
 
     union all
 
     select
-        'null stays null',
-        {{ hash_pii('cast(null as ' ~ dbt.type_string() ~ ')', salt='riskmart-dev-salt') }},
-        null
+        'null stays null' as case_name,
+        {{ hash_pii('cast(null as ' ~ dbt.type_string() ~ ')', salt='riskmart-dev-salt') }} as actual_hash,
+        null as expected_hash
 
 )
 

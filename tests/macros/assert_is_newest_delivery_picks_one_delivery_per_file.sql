@@ -1,7 +1,7 @@
 -- On the real ingest log: the macro must select exactly the last-finished readable delivery of every file.
 with
 
-ingest_log as (
+deliveries as (
 
     select * from {{ source('raw', 'ingest_log') }}
 
@@ -13,7 +13,7 @@ selected as (
         file,
         count(*) as selected_deliveries,
         max(finished_at) as selected_finished_at
-    from ingest_log
+    from deliveries
     where {{ is_newest_delivery('file_id') }}
     group by file
 
@@ -24,7 +24,7 @@ readable as (
     select
         file,
         max(finished_at) as last_finished_at
-    from ingest_log
+    from deliveries
     where status in ('loaded', 'loaded_with_rejects')
     group by file
 

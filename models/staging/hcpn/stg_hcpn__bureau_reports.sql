@@ -37,10 +37,11 @@ deduplicated as (
     -- each client's file is rewritten per report, so every report date is kept (no newest-delivery filter);
     -- a corrected re-delivery of the same report replaces it
     where fecha_consulta is not null
-    qualify row_number() over (
-        partition by client_id, fecha_consulta
-        order by _loaded_at desc, _file_id desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by client_id, fecha_consulta
+            order by _loaded_at desc, _file_id desc
+        ) = 1
 
 )
 

@@ -37,10 +37,11 @@ deduplicated as (
     from source
     where {{ is_newest_delivery() }}
     -- one snapshot row per client per export, should a producer ever repeat a client in one day
-    qualify row_number() over (
-        partition by client_id, _export_date
-        order by _loaded_at desc, _file_id desc, _line_number desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by client_id, _export_date
+            order by _loaded_at desc, _file_id desc, _line_number desc
+        ) = 1
 
 )
 

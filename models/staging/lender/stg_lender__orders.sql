@@ -32,15 +32,16 @@ deduplicated as (
     from source
     where {{ is_newest_delivery() }}
     -- overlapping export windows repeat an order: the newest created_at wins, then the newest delivery
-    qualify row_number() over (
-        partition by order_id
-        order by
-            created_at desc nulls last,
-            _export_date desc,
-            _loaded_at desc,
-            _file_id desc,
-            _line_number desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by order_id
+            order by
+                created_at desc nulls last,
+                _export_date desc,
+                _loaded_at desc,
+                _file_id desc,
+                _line_number desc
+        ) = 1
 
 )
 

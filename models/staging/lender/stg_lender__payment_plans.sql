@@ -34,14 +34,15 @@ deduplicated as (
     from source
     where {{ is_newest_delivery() }}
     -- within one export the newest updated_at is the plan's state on that day
-    qualify row_number() over (
-        partition by plan_id, _export_date
-        order by
-            updated_at desc nulls last,
-            _loaded_at desc,
-            _file_id desc,
-            _line_number desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by plan_id, _export_date
+            order by
+                updated_at desc nulls last,
+                _loaded_at desc,
+                _file_id desc,
+                _line_number desc
+        ) = 1
 
 )
 

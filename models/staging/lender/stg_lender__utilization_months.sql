@@ -29,10 +29,11 @@ deduplicated as (
 
     from source
     where {{ is_newest_delivery() }}
-    qualify row_number() over (
-        partition by id, _export_date
-        order by _loaded_at desc, _file_id desc, _line_number desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by id, _export_date
+            order by _loaded_at desc, _file_id desc, _line_number desc
+        ) = 1
 
 )
 
