@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,16 @@ class Settings(BaseSettings):
     )
     retrain_interval_days: int = Field(30, ge=1, description="Retrain when the champion is older than this.")
     promotion_margin: float = Field(0.002, ge=0, description="AUC a challenger must gain to become champion.")
+    ml_test_share: float = Field(
+        0.2, gt=0, lt=0.5, description="Share of matured rows (latest dates) for testing."
+    )
+    ml_valid_share: float = Field(
+        0.2, gt=0, lt=0.5, description="Share of rows (dates before test) for early stop."
+    )
+    ml_calibration: Literal["platt", "isotonic"] = Field(
+        "platt", description="Probability calibration method."
+    )
+    ml_threads: int = Field(0, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
     api_keys: str = Field(
         "", description="Comma-separated API keys (or sha256:<hex> hashes) accepted by the API."
     )

@@ -1,0 +1,171 @@
+"""Which mart columns are model features, of what type, under which monotone constraint: decided here only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# Keys, label and label bookkeeping: never features.
+NON_FEATURE_COLUMNS = frozenset(
+    {
+        "client_id",
+        "feature_date",
+        "default_next_60d",
+        "label_matured",
+        "in_default_at_feature_date",
+        "default_event_date",
+        # The rule score is the baseline and is blended with the model in dbt; as a feature it would count twice.
+        "rule_score",
+        "rule_probability",
+    }
+)
+# Any column named like a label is refused as a feature, so a new forward-looking column cannot leak in.
+LEAKAGE_MARKERS = ("default_next", "label_", "next_60d")
+# A text column with more levels than this is an identifier or free text, not a category.
+MAX_CATEGORY_LEVELS = 30
+
+# Monotone constraints by feature name: first matching pattern wins. +1 = a higher value never lowers the
+# predicted risk, -1 = never raises it, 0 = no constraint (the direction is not a matter of credit meaning).
+MONOTONE_RULES: tuple[tuple[str, int, str], ...] = (
+    (
+        r"(^|_)(std|stddev|volatility|trend|change|changes|days_since|months_since)(_|$)",
+        0,
+        "no fixed direction",
+    ),
+    (r"payment_score|timeliness", -1, "a better payment record never raises risk"),
+    (r"bureau_score|credit_score", -1, "a better external score never raises risk"),
+    (r"(^|_)(dpd|days_past_due|overdue|late)(_|$)", +1, "more lateness never lowers risk"),
+    (r"(^|_)(utili[sz]ation|over_limit|near_limit)(_|$)", +1, "more use of the line never lowers risk"),
+    (r"(^|_)(bureau_defaults|defaulted)(_|$)", +1, "more past defaults never lower risk"),
+)
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+# How each kind is declared to XGBoost (the model JSON records these; loading compares them).
+XGBOOST_TYPES = {NUMERIC: "float", CATEGORICAL: "c"}
+
+
+class FeatureError(ValueError):
+    """The mart does not hold the features a model needs, in the types it needs."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    kind: str
+    monotone: int = 0
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The ordered features of one model, with the mart columns left out and why."""
+
+    features: tuple[Feature, ...]
+    excluded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def xgboost_types(self) -> list[str]:
+        return [XGBOOST_TYPES[f.kind] for f in self.features]
+
+    @property
+    def monotone_constraints(self) -> tuple[int, ...]:
+        return tuple(f.monotone for f in self.features)
+
+    def to_json(self) -> dict:
+        return {
+            "features": [asdict(f) | {"categories": list(f.categories)} for f in self.features],
+            "excluded": dict(sorted(self.excluded.items())),
+        }
+
+    @classmethod
+    def from_json(cls, payload: dict) -> FeatureSet:
+        features = tuple(
+            Feature(f["name"], f["kind"], int(f["monotone"]), tuple(f["categories"]))
+            for f in payload["features"]
+        )
+        return cls(features, dict(payload.get("excluded", {})))
+
+    def sha256(self) -> str:
+        """Fingerprint of what the model consumes: names, order, kinds and category levels."""
+        signature = [[f.name, f.kind, list(f.categories)] for f in self.features]
+        return hashlib.sha256(json.dumps(signature).encode()).hexdigest()
+
+
+def monotone_direction(name: str) -> int:
+    for pattern, direction, _why in MONOTONE_RULES:
+        if re.search(pattern, name.lower()):
+            return direction
+    return 0
+
+
+def select_features(frame: pd.DataFrame) -> FeatureSet:
+    """Decide the features from the training frame's columns and dtypes; record every exclusion."""
+    features: list[Feature] = []
+    excluded: dict[str, str] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if name in NON_FEATURE_COLUMNS:
+            excluded[name] = "key, label or baseline"
+        elif any(marker in name for marker in LEAKAGE_MARKERS):
+            excluded[name] = "named like a label: refused to avoid leakage"
+        elif name.endswith("_hash"):
+            excluded[name] = "hashed identifier"
+        elif pd.api.types.is_datetime64_any_dtype(column) or _holds_dates(column):
+            excluded[name] = "absolute date: does not carry over to later dates"
+        elif column.isna().all():
+            excluded[name] = "no values in the training data"
+        elif pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            features.append(Feature(name, NUMERIC, monotone_direction(name)))
+        else:
+            levels = sorted(str(v) for v in column.dropna().unique())
+            if len(levels) > MAX_CATEGORY_LEVELS:
+                excluded[name] = f"text with {len(levels)} levels: an identifier or free text"
+            else:
+                features.append(Feature(name, CATEGORICAL, 0, tuple(levels)))
+    if not features:
+        raise FeatureError(f"no usable feature columns among {list(frame.columns)}")
+    return FeatureSet(tuple(features), excluded)
+
+
+def _holds_dates(column: pd.Series) -> bool:
+    if column.dtype != object:
+        return False
+    sample = column.dropna().head(20)
+    return len(sample) > 0 and all(
+        isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "isoformat") for v in sample
+    )
+
+
+def build_matrix(frame: pd.DataFrame, feature_set: FeatureSet) -> pd.DataFrame:
+    """The model's input: exactly its features, in its order and types. A missing column is an error,
+    never a silent zero; a category unseen in training becomes missing, as XGBoost treats it."""
+    missing = [name for name in feature_set.names if name not in frame.columns]
+    if missing:
+        raise FeatureError(
+            f"the model expects feature(s) {', '.join(missing)} which the data lacks"
+            f" (it has {len(frame.columns)} columns)"
+        )
+    columns: dict[str, pd.Series] = {}
+    for feature in feature_set.features:
+        column = frame[feature.name]
+        if feature.kind == NUMERIC:
+            if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+                raise FeatureError(f"feature {feature.name} should be numeric but holds {column.dtype}")
+            columns[feature.name] = column.astype("float64")
+        else:
+            text = column.astype("object").where(column.notna(), None)
+            text = text.map(lambda v: None if v is None else str(v))
+            columns[feature.name] = pd.Series(
+                pd.Categorical(text, categories=list(feature.categories)), index=frame.index
+            )
+    return pd.DataFrame(columns, index=frame.index)

@@ -1,0 +1,228 @@
+"""Training on a small real warehouse: out-of-time metrics, artifacts without pickle, promotion rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from ml.dataset import NotEnoughHistoryError
+from ml.features import build_matrix
+from ml.registry import (
+    ARTIFACT_FILES,
+    CHALLENGER,
+    CHAMPION,
+    RETIRED,
+    ModelIntegrityError,
+    champion_info,
+    load_model,
+    read_registry,
+)
+from ml.tests.synthetic_marts import FEATURE_COLUMNS, write_marts
+from ml.train import margins, needs_training, train_model
+from ml.warehouse import DuckDBWarehouse
+
+
+def _test_rows(settings, result) -> pd.DataFrame:
+    frame = DuckDBWarehouse(settings.warehouse).read(
+        "select * from marts.ml_training_set where feature_date between ? and ? order by feature_date, client_id",
+        [result.split["test"]["start"], result.split["test"]["end"]],
+    )
+    frame["feature_date"] = pd.to_datetime(frame["feature_date"])
+    return frame
+
+
+def test_first_model_is_champion_and_its_metrics_equal_sklearn_on_the_test_rows(settings):
+    result = train_model(settings)
+    assert result.promoted and result.status == CHAMPION
+    windows = result.split
+    assert (
+        windows["train"]["end"]
+        < windows["valid"]["start"]
+        <= windows["valid"]["end"]
+        < windows["test"]["start"]
+    )
+
+    model = load_model(settings.registry_path, result.model_version)
+    test = _test_rows(settings, result)
+    assert len(test) == result.metrics["n"] == windows["test"]["rows"]
+    probability = model.calibrator.predict(margins(model.booster, build_matrix(test, model.features)))
+    y = test["default_next_60d"].to_numpy()
+    assert result.metrics["auc"] == pytest.approx(roc_auc_score(y, probability), abs=1e-9)
+    assert result.metrics["pr_auc"] == pytest.approx(average_precision_score(y, probability), abs=1e-9)
+    assert result.metrics["brier"] == pytest.approx(brier_score_loss(y, probability), abs=1e-9)
+
+    rules = DuckDBWarehouse(settings.warehouse).read(
+        "select r.rule_score, t.default_next_60d from marts.fct_rule_scores r join marts.ml_training_set t"
+        " using (client_id, feature_date) where t.feature_date between ? and ?",
+        [windows["test"]["start"], windows["test"]["end"]],
+    )
+    assert result.baseline_metrics["auc"] == pytest.approx(
+        roc_auc_score(rules["default_next_60d"], -rules["rule_score"])
+    )
+    # The synthetic data are learnable and the rules are a noisy view: the model must do better.
+    assert result.metrics["auc"] > result.baseline_metrics["auc"] + 0.03
+    assert 0 < result.truth["ratio"] <= 1.05 and result.truth["n"] == len(test)
+
+
+def test_registry_row_and_artifacts(settings):
+    result = train_model(settings)
+    registry = read_registry(DuckDBWarehouse(settings.warehouse))
+    assert len(registry) == 1
+    row = registry.iloc[0]
+    assert row["status"] == CHAMPION and row["model_version"] == result.model_version
+    assert row["n_test"] == result.split["test"]["rows"]
+    assert str(row["test_start"].date()) == result.split["test"]["start"]
+    assert row["test_auc"] == pytest.approx(result.metrics["auc"])
+    assert row["baseline_auc"] == pytest.approx(result.baseline_metrics["auc"])
+    assert json.loads(row["metrics_json"])["model"]["ece"] == pytest.approx(result.metrics["ece"])
+
+    folder = settings.registry_path / result.model_version
+    assert sorted(p.name for p in folder.iterdir()) == sorted(ARTIFACT_FILES)
+    features = json.loads((folder / "features.json").read_text())
+    assert [f["name"] for f in features["features"]] == list(FEATURE_COLUMNS)
+    assert {f["name"]: f["kind"] for f in features["features"]}["segment"] == "categorical"
+    assert json.loads((folder / "training.json").read_text())["split"] == result.split
+    assert "AUC" in (folder / "model_card.md").read_text()
+
+
+def test_no_pickle_anywhere_in_the_registry(settings):
+    train_model(settings)
+    files = [p for p in settings.registry_path.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert path.suffix in {".json", ".md"}, path
+        head = path.read_bytes()[:2]
+        # Pickle streams start with the PROTO opcode 0x80; every artifact must be text.
+        assert head[:1] != b"\x80", path
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+
+
+def test_monotone_constraints_hold_in_the_trained_model(settings):
+    result = train_model(settings)
+    model = load_model(settings.registry_path, result.model_version)
+    rows = _test_rows(settings, result).head(40)
+    for name, direction in (("dpd_mean_6m", 1), ("recency_weighted_payment_score_90d", -1)):
+        curves = []
+        for value in np.linspace(0, 100, 21):
+            curves.append(margins(model.booster, build_matrix(rows.assign(**{name: value}), model.features)))
+        steps = np.diff(np.stack(curves), axis=0) * direction
+        assert (steps >= -1e-6).all(), name
+
+
+def _scramble(settings, client_frame, seed=0) -> None:
+    """Rewrite the marts with the informative features shuffled across rows: a model learns little."""
+    rng = np.random.default_rng(seed)
+    weak = client_frame.copy()
+    for column in ("recency_weighted_payment_score_90d", "dpd_mean_6m", "utilization_pct", "bureau_score"):
+        weak[column] = rng.permutation(weak[column].to_numpy())
+    write_marts(settings.warehouse, weak)
+
+
+def test_promotion_only_when_better(settings, client_frame):
+    _scramble(settings, client_frame)
+    weak = train_model(settings)
+    assert weak.promoted
+
+    write_marts(settings.warehouse, client_frame)
+    strong = train_model(settings)
+    assert strong.promoted and strong.champion_version == weak.model_version
+    assert strong.metrics["auc"] > strong.champion_auc + settings.promotion_margin
+
+    # The same data and seed give the same model: no gain, so it stays a challenger.
+    same = train_model(settings)
+    assert not same.promoted and same.status == CHALLENGER and "stays challenger" in same.promotion_reason
+    assert same.champion_version == strong.model_version
+    assert same.champion_auc == pytest.approx(same.metrics["auc"])
+
+    # Better, but not by the configured margin: stays a challenger too.
+    _scramble(settings, client_frame)
+    weak_again = train_model(settings.model_copy(update={"promotion_margin": 0.0}))
+    assert not weak_again.promoted
+    write_marts(settings.warehouse, client_frame)
+
+    statuses = read_registry(DuckDBWarehouse(settings.warehouse)).set_index("model_version")["status"]
+    assert statuses[weak.model_version] == RETIRED
+    assert statuses[strong.model_version] == CHAMPION
+    assert statuses[same.model_version] == RETIRED  # superseded by the newer challenger
+    assert statuses[weak_again.model_version] == CHALLENGER
+    assert (statuses == CHAMPION).sum() == 1
+    assert champion_info(settings)["model_version"] == strong.model_version
+
+
+def test_gain_below_the_margin_is_not_promoted(settings, client_frame):
+    _scramble(settings, client_frame)
+    weak = train_model(settings)
+    write_marts(settings.warehouse, client_frame)
+    strong = train_model(settings.model_copy(update={"promotion_margin": 0.9}))
+    assert not strong.promoted and strong.metrics["auc"] > strong.champion_auc
+    assert champion_info(settings)["model_version"] == weak.model_version
+
+
+def test_champion_that_cannot_load_is_replaced(settings):
+    first = train_model(settings)
+    (settings.registry_path / first.model_version / "model.json").write_text("{}")
+    second = train_model(settings)
+    assert second.promoted and "cannot score" in second.promotion_reason
+
+
+def test_a_model_file_from_another_feature_list_is_refused(settings, client_frame):
+    result = train_model(settings)
+    other = client_frame[["dpd_mean_6m", "utilization_pct"]]
+    booster = xgb.train(
+        {"tree_method": "hist"}, xgb.DMatrix(other, label=client_frame["default_next_60d"]), 3
+    )
+    booster.save_model(settings.registry_path / result.model_version / "model.json")
+    with pytest.raises(ModelIntegrityError, match="different feature list"):
+        load_model(settings.registry_path, result.model_version)
+
+
+def test_a_changed_feature_list_file_is_refused(settings):
+    result = train_model(settings)
+    path = settings.registry_path / result.model_version / "features.json"
+    payload = json.loads(path.read_text())
+    payload["features"][-1]["categories"] = ["established", "new", "vip"]
+    path.write_text(json.dumps(payload))
+    row = read_registry(DuckDBWarehouse(settings.warehouse)).iloc[0].to_dict()
+    with pytest.raises(ModelIntegrityError, match="differs from the registered feature list"):
+        load_model(settings.registry_path, result.model_version, row)
+
+
+def test_too_little_history_is_a_clear_error(settings, client_frame):
+    recent = client_frame[
+        client_frame["feature_date"] >= client_frame["feature_date"].max() - pd.Timedelta(days=40)
+    ]
+    write_marts(settings.warehouse, recent)
+    with pytest.raises(NotEnoughHistoryError, match="at least 3"):
+        train_model(settings)
+    assert not settings.registry_path.exists() or not any(settings.registry_path.iterdir())
+
+
+def test_as_of_keeps_only_labels_observable_by_then(settings):
+    result = train_model(settings, as_of=date(2025, 12, 31))
+    # Labels of 2025-11-30 and 2025-12-31 are not observable on 2025-12-31: the test ends earlier.
+    assert result.split["test"]["end"] == "2025-10-31"
+    assert champion_info(settings)["as_of_date"] == date(2025, 12, 31)
+
+
+def test_needs_training_by_age_of_the_champion(settings):
+    assert needs_training(settings, date(2025, 12, 31))
+    train_model(settings, as_of=date(2025, 12, 31))
+    assert not needs_training(settings, date(2025, 12, 31))
+    assert not needs_training(settings, date(2026, 1, 29))
+    assert needs_training(settings, date(2026, 1, 30))
+
+
+def test_missing_training_mart_is_a_clear_error(settings):
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("drop table marts.ml_training_set")
+    con.close()
+    with pytest.raises(ValueError, match="marts.ml_training_set does not exist"):
+        train_model(settings)

@@ -1,0 +1,338 @@
+"""Train a challenger out of time, calibrate it, judge it against the rules and the champion, register it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from ml import dataset
+from ml.calibration import Calibrator
+from ml.dataset import LABEL
+from ml.evaluate import MetricError, roc_auc, score_metrics
+from ml.features import FeatureError, FeatureSet, build_matrix, select_features
+from ml.model_card import render_model_card
+from ml.registry import (
+    CALIBRATOR_FILE,
+    CARD_FILE,
+    CHALLENGER,
+    CHAMPION,
+    FEATURES_FILE,
+    METRIC_NAMES,
+    METRICS_FILE,
+    MODEL_FILE,
+    TRAINING_FILE,
+    RegistryError,
+    champion_row,
+    load_model,
+    new_version,
+    plain_json,
+    record_model,
+    sha256_bytes,
+    write_artifacts,
+)
+from ml.warehouse import Warehouse, open_warehouse
+
+# Shallow trees and a small learning rate: a few dozen tabular features, tens of thousands of rows.
+XGB_PARAMS: dict[str, object] = {
+    "objective": "binary:logistic",
+    "eval_metric": "auc",
+    "tree_method": "hist",
+    "max_depth": 4,
+    "eta": 0.05,
+    "min_child_weight": 5.0,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "lambda": 1.0,
+    "max_cat_to_onehot": 8,
+    "seed": 7,
+}
+MAX_ROUNDS = 2000
+EARLY_STOPPING_ROUNDS = 50
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced and decided; the daily cycle prints it."""
+
+    model_version: str
+    status: str
+    promoted: bool
+    promotion_reason: str
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float] | None
+    truth: dict[str, float] | None
+    champion_version: str | None
+    champion_auc: float | None
+    split: dict[str, dict]
+    n_features: int
+    best_iteration: int
+    artifact_dir: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def fit_booster(
+    train_x: pd.DataFrame,
+    train_y: np.ndarray,
+    valid_x: pd.DataFrame,
+    valid_y: np.ndarray,
+    feature_set: FeatureSet,
+    params: dict | None = None,
+) -> tuple[xgb.Booster, float]:
+    """XGBoost with the positive class up-weighted (the probabilities are recalibrated afterwards) and
+    early stopping on the validation dates; returns the booster cut at its best round, and the weight."""
+    n_pos = float(np.sum(train_y))
+    scale_pos_weight = (len(train_y) - n_pos) / n_pos
+    full_params = {
+        **XGB_PARAMS,
+        **(params or {}),
+        "scale_pos_weight": scale_pos_weight,
+        "monotone_constraints": "(" + ",".join(str(d) for d in feature_set.monotone_constraints) + ")",
+    }
+    dtrain = xgb.DMatrix(train_x, label=train_y, enable_categorical=True)
+    dvalid = xgb.DMatrix(valid_x, label=valid_y, enable_categorical=True)
+    booster = xgb.train(
+        full_params,
+        dtrain,
+        num_boost_round=MAX_ROUNDS,
+        evals=[(dvalid, "valid")],
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+        verbose_eval=False,
+    )
+    # Keep exactly the trees in use, so the saved model, its margins and its contributions agree.
+    return booster[: booster.best_iteration + 1], scale_pos_weight
+
+
+def margins(booster: xgb.Booster, matrix: pd.DataFrame) -> np.ndarray:
+    return booster.predict(xgb.DMatrix(matrix, enable_categorical=True), output_margin=True).astype(
+        np.float64
+    )
+
+
+def _baseline_metrics(warehouse: Warehouse, test: pd.DataFrame) -> dict | None:
+    """The rule-based score judged on the same test rows (those that have one)."""
+    start, end = dataset.OutOfTimeSplit.window(test)
+    rules = dataset.load_rule_scores(warehouse, start, end)
+    if rules is None or rules.empty:
+        return None
+    joined = test[["client_id", "feature_date", LABEL]].merge(
+        rules, on=["client_id", "feature_date"], how="inner"
+    )
+    if "rule_probability" in joined:
+        joined = joined[joined["rule_probability"].notna()]
+        probability = joined["rule_probability"].to_numpy(dtype=np.float64)
+    else:
+        joined = joined[joined["rule_score"].notna()]
+        # Without a probability, read the 0-1000 safety score as one, for calibration metrics only.
+        probability = 1.0 - joined["rule_score"].to_numpy(dtype=np.float64) / 1000.0
+    if joined.empty or joined[LABEL].nunique() < 2:
+        return None
+    # The rule score is higher-is-safer: its negation ranks by risk, with the score's own ties.
+    rank = -joined["rule_score"].to_numpy(dtype=np.float64) if "rule_score" in joined else None
+    out = score_metrics(joined[LABEL].to_numpy(), probability, rank_score=rank)
+    out["coverage"] = len(joined) / len(test)
+    return out
+
+
+def _truth_metrics(truth: pd.DataFrame | None, test: pd.DataFrame, probability: np.ndarray) -> dict | None:
+    """The generator's true probabilities on the test rows they cover: the best AUC achievable there."""
+    if truth is None:
+        return None
+    scored = test[["client_id", "feature_date", LABEL]].assign(model_probability=probability)
+    joined = scored.merge(truth, on=["client_id", "feature_date"], how="inner")
+    joined = joined[joined["truth_probability"].notna()]
+    if joined.empty or joined[LABEL].nunique() < 2:
+        return None
+    truth_auc = roc_auc(joined[LABEL], joined["truth_probability"])
+    model_auc = roc_auc(joined[LABEL], joined["model_probability"])
+    return {
+        "n": len(joined),
+        "coverage": len(joined) / len(test),
+        "truth_auc": truth_auc,
+        "model_auc": model_auc,
+        "ratio": model_auc / truth_auc,
+    }
+
+
+def _champion_on_test(settings, warehouse: Warehouse, test: pd.DataFrame) -> tuple[dict | None, str | None]:
+    """The champion's AUC on the challenger's test rows, or why it cannot be measured."""
+    row = champion_row(warehouse)
+    if row is None:
+        return None, None
+    try:
+        champion = load_model(settings.registry_path, row["model_version"], row, threads=settings.ml_threads)
+        probability = champion.calibrator.predict(
+            margins(champion.booster, build_matrix(test, champion.features))
+        )
+        auc = roc_auc(test[LABEL], probability)
+    except (RegistryError, FeatureError, MetricError) as exc:
+        return {"model_version": row["model_version"], "auc": None}, str(exc)
+    return {"model_version": row["model_version"], "auc": auc}, None
+
+
+def _decide(settings, model_auc: float, champion: dict | None, problem: str | None) -> tuple[bool, str]:
+    if champion is None:
+        return True, "first model: champion by default"
+    if problem is not None:
+        return True, f"champion {champion['model_version']} cannot score the test rows ({problem}): replaced"
+    gain = model_auc - champion["auc"]
+    margin = settings.promotion_margin
+    if gain > 0 and gain >= margin:
+        return (
+            True,
+            f"beats champion {champion['model_version']} by {gain:+.4f} AUC (margin {margin}): promoted",
+        )
+    return (
+        False,
+        f"AUC {gain:+.4f} against champion {champion['model_version']} (margin {margin}): stays challenger",
+    )
+
+
+def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | None = None) -> TrainResult:
+    """Read `marts.ml_training_set`, train and calibrate out of time, evaluate on the latest matured dates
+    against the rule-based score (and the demo ground truth when present), write the artifacts and the
+    registry row, and promote the model if it beats the champion by `settings.promotion_margin`."""
+    warehouse = warehouse or open_warehouse(settings.warehouse)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    frame = dataset.load_training_set(warehouse, as_of=as_of)
+    split = dataset.split_out_of_time(
+        frame, test_share=settings.ml_test_share, valid_share=settings.ml_valid_share
+    )
+    feature_set = select_features(split.train)
+    train_x, valid_x, test_x = (build_matrix(p, feature_set) for p in (split.train, split.valid, split.test))
+    y_train, y_valid, y_test = (p[LABEL].to_numpy() for p in (split.train, split.valid, split.test))
+    seconds["load"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    runtime = {"nthread": settings.ml_threads} if settings.ml_threads > 0 else {}
+    booster, scale_pos_weight = fit_booster(train_x, y_train, valid_x, y_valid, feature_set, runtime)
+    seconds["fit"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    calibrator = Calibrator.fit(settings.ml_calibration, margins(booster, valid_x), y_valid)
+    test_probability = calibrator.predict(margins(booster, test_x))
+    model_metrics = score_metrics(y_test, test_probability)
+    baseline = _baseline_metrics(warehouse, split.test)
+    truth = _truth_metrics(dataset.load_ground_truth(settings.truth_dir), split.test, test_probability)
+    champion, problem = _champion_on_test(settings, warehouse, split.test)
+    promoted, reason = _decide(settings, model_metrics["auc"], champion, problem)
+    seconds["evaluate"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    trained_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    data_as_of = as_of or dataset.latest_feature_date(warehouse) or trained_at.date()
+    model_bytes = bytes(booster.save_raw(raw_format="json"))
+    version = new_version(settings.registry_path, trained_at, sha256_bytes(model_bytes))
+    windows = split.summary()
+    metrics = {"model": model_metrics, "baseline": baseline, "truth": truth, "champion": champion}
+    params = {**XGB_PARAMS, "scale_pos_weight": round(scale_pos_weight, 4)}
+    training = {
+        "model_version": version,
+        "trained_at": trained_at.isoformat(),
+        "as_of_date": data_as_of.isoformat(),
+        "split": windows,
+        "params": params,
+        "best_iteration": booster.num_boosted_rounds() - 1,
+        "calibration": settings.ml_calibration,
+        "features_sha256": feature_set.sha256(),
+        "model_sha256": sha256_bytes(model_bytes),
+    }
+    card = render_model_card(
+        training
+        | {
+            "status": CHAMPION if promoted else CHALLENGER,
+            "metrics": metrics,
+            "features": feature_set.to_json(),
+            "promotion_reason": reason,
+            "scale_pos_weight": scale_pos_weight,
+        }
+    )
+    folder = write_artifacts(
+        settings.registry_path,
+        version,
+        {
+            MODEL_FILE: model_bytes,
+            CALIBRATOR_FILE: calibrator.to_json(),
+            FEATURES_FILE: feature_set.to_json(),
+            TRAINING_FILE: training,
+            METRICS_FILE: metrics,
+            CARD_FILE: card,
+        },
+    )
+    row = _registry_row(training, windows, metrics, feature_set, reason, str(folder.resolve()), trained_at)
+    record_model(warehouse, row, promote=promoted, now=trained_at)
+    seconds["register"] = time.perf_counter() - clock
+
+    return TrainResult(
+        model_version=version,
+        status=CHAMPION if promoted else CHALLENGER,
+        promoted=promoted,
+        promotion_reason=reason,
+        metrics=model_metrics,
+        baseline_metrics=baseline,
+        truth=truth,
+        champion_version=champion["model_version"] if champion else None,
+        champion_auc=champion["auc"] if champion else None,
+        split=windows,
+        n_features=len(feature_set.features),
+        best_iteration=training["best_iteration"],
+        artifact_dir=str(folder),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+
+
+def _registry_row(
+    training: dict,
+    windows: dict,
+    metrics: dict,
+    feature_set: FeatureSet,
+    reason: str,
+    artifact_dir: str,
+    trained_at: datetime,
+) -> dict:
+    model, baseline, truth, champion = (metrics[k] for k in ("model", "baseline", "truth", "champion"))
+    row: dict[str, object] = {
+        "model_version": training["model_version"],
+        "trained_at": trained_at,
+        "as_of_date": training["as_of_date"],
+        "n_features": len(feature_set.features),
+        "best_iteration": training["best_iteration"],
+        "calibration": training["calibration"],
+        "truth_auc": truth["truth_auc"] if truth else None,
+        "truth_model_auc": truth["model_auc"] if truth else None,
+        "truth_auc_ratio": truth["ratio"] if truth else None,
+        "truth_n_rows": truth["n"] if truth else None,
+        "compared_with": champion["model_version"] if champion else None,
+        "champion_test_auc": champion["auc"] if champion else None,
+        "promotion_reason": reason,
+        "features_sha256": training["features_sha256"],
+        "model_sha256": training["model_sha256"],
+        "artifact_dir": artifact_dir,
+        "metrics_json": json.dumps(plain_json(metrics), allow_nan=False, sort_keys=True),
+    }
+    for part, prefix in (("train", "train"), ("valid", "valid"), ("test", "test")):
+        row[f"{prefix}_start"] = windows[part]["start"]
+        row[f"{prefix}_end"] = windows[part]["end"]
+        row[f"n_{prefix}"] = windows[part]["rows"]
+    for name in METRIC_NAMES:
+        row[f"test_{name}"] = model[name]
+        row[f"baseline_{name}"] = baseline[name] if baseline else None
+    return row
+
+
+def needs_training(settings, as_of: date) -> bool:
+    """True when there is no champion, or the champion's data is `retrain_interval_days` or more older
+    than `as_of` (business dates, so a backfill retrains on the same schedule as daily runs)."""
+    from ml.registry import champion_info
+
+    champion = champion_info(settings)
+    if champion is None:
+        return True
+    return as_of - champion["as_of_date"] >= timedelta(days=settings.retrain_interval_days)
