@@ -179,6 +179,123 @@ def build(
         ) from None
 
 
+RegistryDirOpt = Annotated[
+    Path | None, typer.Option("--registry-dir", help="Model artifacts folder \\[env RISKMART_REGISTRY_DIR].")
+]
+
+
+@app.command("train")
+def train(
+    warehouse: WarehouseOpt = None,
+    registry_dir: RegistryDirOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Use only labels observable by this date (YYYY-MM-DD); default: all matured."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train XGBoost out of time on marts.ml_training_set, register it, promote it if it beats the champion."""
+    from dataclasses import asdict
+
+    from ml.dataset import DatasetError, NotEnoughHistoryError
+    from ml.features import FeatureError
+    from ml.registry import RegistryError
+    from ml.train import train_model
+
+    settings = get_settings(warehouse=warehouse, registry_dir=registry_dir)
+    try:
+        cutoff = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
+    try:
+        with console.status("training"):
+            result = train_model(settings, as_of=cutoff)
+    except NotEnoughHistoryError as exc:
+        raise fail(str(exc), "ingest and build more months of history, then train again") from None
+    except (DatasetError, FeatureError) as exc:
+        raise fail(
+            str(exc), "run `riskmart build` so the feature marts exist and match the contract"
+        ) from None
+    except RegistryError as exc:
+        raise fail(str(exc), f"inspect the registry folder {settings.registry_path}") from None
+    if as_json:
+        typer.echo(json.dumps(asdict(result), default=str, indent=1))
+        return
+    _print_train_result(result)
+
+
+def _print_train_result(result) -> None:
+    table = Table(
+        title=f"model {result.model_version}: test dates {result.split['test']['start']} … "
+        f"{result.split['test']['end']} ({result.split['test']['rows']} rows)"
+    )
+    for col in ("metric", "model", "rule score"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    baseline = result.baseline_metrics or {}
+    for name in ("auc", "gini", "ks", "pr_auc", "brier", "ece", "calibration_slope", "calibration_intercept"):
+        rule = baseline.get(name)
+        table.add_row(name, f"{result.metrics[name]:.4f}", "n/a" if rule is None else f"{rule:.4f}")
+    console.print(table)
+    if result.truth:
+        console.print(
+            f"ground truth AUC {result.truth['truth_auc']:.4f} on {result.truth['n']} rows; the model reaches"
+            f" {100 * result.truth['ratio']:.1f} % of it"
+        )
+    colour = "green" if result.promoted else "yellow"
+    console.print(f"[{colour}]{result.status}[/]: {result.promotion_reason}")
+    console.print(f"artifacts: {result.artifact_dir}")
+
+
+@app.command("score")
+def score(
+    warehouse: WarehouseOpt = None,
+    registry_dir: RegistryDirOpt = None,
+    feature_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Feature date to score (YYYY-MM-DD); default: the latest in the mart."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Score every client at one feature date with the champion into ml.ml_scores (re-scoring replaces)."""
+    from dataclasses import asdict
+
+    from ml.dataset import DatasetError, latest_feature_date
+    from ml.features import FeatureError
+    from ml.registry import RegistryError
+    from ml.score import ScoringError, score_date
+    from ml.warehouse import open_warehouse
+
+    settings = get_settings(warehouse=warehouse, registry_dir=registry_dir)
+    try:
+        day = date.fromisoformat(feature_date) if feature_date else None
+    except ValueError:
+        raise fail(f"--date {feature_date!r} is not a date", "give it as YYYY-MM-DD") from None
+    try:
+        day = day or latest_feature_date(open_warehouse(settings.warehouse))
+        if day is None:
+            raise ScoringError("marts.fct_client_features is empty")
+        with console.status(f"scoring {day}"):
+            result = score_date(settings, day)
+    except (DatasetError, FeatureError) as exc:
+        raise fail(str(exc), "rebuild the marts (`riskmart build`) or retrain on the current ones") from None
+    except ScoringError as exc:
+        raise fail(
+            str(exc), "`riskmart train` makes a champion; `riskmart build` makes the date's features"
+        ) from None
+    except RegistryError as exc:
+        raise fail(
+            str(exc), "retrain (`riskmart train`); a model whose files disagree is never used"
+        ) from None
+    if as_json:
+        typer.echo(json.dumps(asdict(result), default=str, indent=1))
+        return
+    console.print(
+        f"scored {result.clients_scored} clients at {result.feature_date} with model {result.model_version}"
+        f" (mean probability {result.mean_probability:.4f}, {result.reason_rows} reason rows,"
+        f" {result.seconds:.2f} s)"
+    )
+
+
 @app.command("run")
 def run(
     landing: LandingOpt = None,
