@@ -313,5 +313,30 @@ def run(
     run_daily_cycle(settings, as_of=cutoff, console=console)
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on; 0.0.0.0 for all.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="uvicorn worker processes (each loads the snapshot).")
+    ] = 1,
+) -> None:
+    """Serve the score API (FastAPI, uvicorn) from the published snapshot [env RISKMART_PUBLISH_DIR, RISKMART_API_KEYS]."""
+    import uvicorn
+
+    from api.security import KeyRing
+
+    settings = get_settings()
+    try:
+        keyring = KeyRing.from_settings(settings.api_keys, settings.api_revoked_keys)
+    except ValueError as exc:
+        raise fail(str(exc), "fix the entry, or give the key itself instead of its sha256") from None
+    if not keyring.accepted:
+        console.print("[yellow]warning:[/] RISKMART_API_KEYS is empty: every /v1 request will get 401")
+    console.print(f"serving {settings.publish_path} on http://{host}:{port} (docs at /docs)")
+    # No access log: the audit log and /metrics record every request at a fraction of its cost.
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+
+
 if __name__ == "__main__":
     app()

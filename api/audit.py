@@ -1,0 +1,103 @@
+"""The audit log the lender's compliance asks for: one JSON line per score lookup (who, which clients, when).
+
+Append-only. A request only appends a tuple to an in-memory deque (no thread wake-up, no I/O); a writer
+thread drains it every FLUSH_SECONDS into one `write` on a file opened with O_APPEND, so the lines of
+several workers never interleave and a request never waits on the disk. `close()` drains what is left,
+so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("riskmart.api.audit")
+
+FLUSH_SECONDS = 0.1
+
+
+class AuditLog:
+    def __init__(self, path: Path, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self.path = path
+        self.flush_seconds = flush_seconds
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Opened at startup so that an unwritable audit log stops the service before it serves anyone.
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._pending: collections.deque[tuple] = collections.deque()
+        self.written = 0
+        self.write_errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def record(
+        self,
+        key_id: str,
+        action: str,
+        client_ids: list[str],
+        score_date: Any = None,
+        found: int | None = None,
+        **extra: Any,
+    ) -> None:
+        """Note one lookup; serialization and the write happen on the writer thread."""
+        self._pending.append((time.time(), key_id, action, client_ids, score_date, found, extra))
+
+    @property
+    def backlog(self) -> int:
+        return len(self._pending)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self._fd)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_seconds):
+            self.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every pending record (called by the writer thread)."""
+        lines = []
+        while True:
+            try:
+                item = self._pending.popleft()
+            except IndexError:
+                break
+            lines.append(self._line(item))
+        if lines:
+            self._write("".join(lines).encode("utf-8"), len(lines))
+
+    @staticmethod
+    def _line(item: tuple) -> str:
+        ts, key, action, client_ids, score_date, found, extra = item
+        record = {
+            "ts": datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
+            "key_id": key,
+            "action": action,
+            "client_ids": client_ids,
+            "score_date": None if score_date is None else str(score_date),
+            "found": found,
+            **extra,
+        }
+        # ASCII JSON: any id a caller sends (even an unpaired surrogate) becomes a valid line.
+        return json.dumps(record, separators=(",", ":"), default=str) + "\n"
+
+    def _write(self, data: bytes, count: int) -> None:
+        # A full disk must not lose records: retry the unwritten rest of the batch until it is written.
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except OSError:
+                self.write_errors += 1
+                log.exception("audit log %s: write failed; retrying in 1s", self.path)
+                time.sleep(1)
+        self.written += count

@@ -1,0 +1,143 @@
+"""One JSON shape for every error ({"error": {"code", "message", "details"}}) and the handlers that make it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.repository import NoScoreOnDate, SnapshotUnavailable, UnknownClient
+from api.schemas import MAX_LOOKUP_IDS, ErrorResponse
+from api.security import MissingKey, RevokedKey
+
+log = logging.getLogger("riskmart.api")
+
+MAX_BODY_BYTES = 1_000_000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None, **kw: Any
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details}}, status, **kw)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the error statuses a route can answer."""
+    text = {
+        401: "No API key, or an unknown one.",
+        403: "The API key was revoked.",
+        404: "Unknown client, or no score on the date asked for.",
+        413: f"More than {MAX_LOOKUP_IDS} client ids, or a body over {MAX_BODY_BYTES} bytes.",
+        422: "A malformed parameter or body (date not YYYY-MM-DD, bad client id, bad cursor).",
+        503: "No scored snapshot is loaded yet.",
+    }
+    return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # The offending input is left out on purpose: it can be large, and it is the caller's own anyway.
+    return [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg")),
+            "type": err.get("type"),
+        }
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+    @app.exception_handler(MissingKey)
+    async def missing_key(_: Request, exc: MissingKey) -> JSONResponse:
+        return error_response(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "ApiKey"})
+
+    @app.exception_handler(RevokedKey)
+    async def revoked_key(_: Request, exc: RevokedKey) -> JSONResponse:
+        return error_response(403, "key_revoked", str(exc))
+
+    @app.exception_handler(UnknownClient)
+    async def unknown_client(_: Request, exc: UnknownClient) -> JSONResponse:
+        return error_response(404, "client_not_found", f"no score for client {exc.args[0]!r} in the snapshot")
+
+    @app.exception_handler(NoScoreOnDate)
+    async def no_score_on_date(_: Request, exc: NoScoreOnDate) -> JSONResponse:
+        return error_response(404, "score_not_found", f"no score on {exc.args[0]} in the snapshot")
+
+    @app.exception_handler(SnapshotUnavailable)
+    async def snapshot_unavailable(_: Request, exc: SnapshotUnavailable) -> JSONResponse:
+        return error_response(
+            503, "snapshot_unavailable", f"no scored snapshot is loaded: {exc}", headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        if any(d["type"] == "too_long" and d["loc"][:2] == ["body", "client_ids"] for d in details):
+            return error_response(
+                413, "batch_too_large", f"send at most {MAX_LOOKUP_IDS} client ids per call", details
+            )
+        return error_response(
+            422, "invalid_request", "the request has malformed fields; see details", details
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "the service failed to answer; it has been logged")
+
+
+class BodyLimitMiddleware:
+    """413 (in the API's error shape) for bodies over MAX_BODY_BYTES, declared or streamed.
+
+    FastAPI's own max_body_size answers in plain text, which would break the one error shape.
+    """
+
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                response = error_response(
+                    413, "body_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+                )
+                await response(scope, receive, send)
+                return
+        received = 0
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI passes HTTPException through its body parsing untouched (others become 400).
+                    raise HTTPException(413, f"request bodies are limited to {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send)

@@ -1,0 +1,74 @@
+"""Builds the score API: `create_app()` is the uvicorn factory (`riskmart serve`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.audit import AuditLog
+from api.errors import BodyLimitMiddleware, install_error_handlers
+from api.metrics import Metrics, MetricsMiddleware
+from api.repository import PublishedSnapshotRepository
+from api.routes import applicants, model, ops, scores
+from api.security import KeyRing
+from riskmart.settings import Settings, get_settings
+
+log = logging.getLogger("riskmart.api")
+
+DESCRIPTION = """Daily credit-risk scores of the lender's clients, for other systems of the lender.
+
+Every `/v1` route needs an API key in the `X-API-Key` header. Scores come from the snapshot the daily
+pipeline publishes; a newer snapshot is picked up without a restart. Errors have one shape:
+`{"error": {"code", "message", "details"}}`."""
+
+
+def _log_to_stderr() -> None:
+    # uvicorn configures only its own loggers; snapshot loads and refusals must show up beside them.
+    logger = logging.getLogger("riskmart")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    _log_to_stderr()
+    keyring = KeyRing.from_settings(settings.api_keys, settings.api_revoked_keys)
+    if not keyring.accepted:
+        log.warning("no API keys configured (RISKMART_API_KEYS): every /v1 request will get 401")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        repository = PublishedSnapshotRepository(settings.publish_path, settings.api_snapshot_poll_seconds)
+        audit = AuditLog(settings.audit_log_path)
+        repository.start()
+        app.state.repository = repository
+        app.state.audit = audit
+        try:
+            yield
+        finally:
+            repository.stop()
+            audit.close()
+
+    app = FastAPI(
+        title="riskmart score API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keyring = keyring
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(scores.router)
+    app.include_router(applicants.router)
+    app.include_router(model.router)
+    app.include_router(ops.router)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,528 @@
+"""Where the scores come from, hidden behind a narrow interface.
+
+`ScoreRepository` is what the routes use. `PublishedSnapshotRepository` answers from the scored snapshot
+the pipeline publishes (docs/internals.md, "Scored mart and publishing"): it never opens the warehouse
+file. It loads the parquet CURRENT names fully into memory (numpy columns sorted by client and date,
+plus a dict index of client ids), and a background thread watches CURRENT and swaps in a newer snapshot
+as one reference assignment: a request holds the snapshot it started with until it ends.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from api.schemas import RecommendedAction, RiskLevel, ScoredBy
+
+log = logging.getLogger("riskmart.api")
+
+CURRENT_FILE = "CURRENT"
+MODEL_CARD_FILE = "model_card.json"
+EPOCH = date(1970, 1, 1)
+REASON_RANKS = (1, 2, 3)
+
+
+class SnapshotUnavailable(Exception):
+    """No scored snapshot is loaded (nothing published yet, or the published one is unreadable)."""
+
+
+class UnknownClient(Exception):
+    """The client has no score in the snapshot."""
+
+
+class NoScoreOnDate(Exception):
+    """The client (or the whole snapshot) has no score on the date asked for."""
+
+
+class SnapshotError(Exception):
+    """A published snapshot breaks the layout the API serves; it is not loaded."""
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    scores: list[dict[str, Any]]
+    unknown_client_ids: list[str]
+    no_score_on_date: list[str]
+
+
+@dataclass(frozen=True)
+class PageResult:
+    score_date: date
+    items: list[dict[str, Any]]
+    last_client_id: str | None  # set when more rows follow this page
+
+
+class ScoreRepository(Protocol):
+    """What the routes need from a score store; a BigQuery-backed one implements the same methods."""
+
+    def info(self) -> dict[str, Any]: ...
+
+    def load_counts(self) -> dict[str, int]: ...
+
+    def score(self, client_id: str, on: date | None) -> dict[str, Any]: ...
+
+    def history(self, client_id: str, start: date | None, end: date | None) -> list[dict[str, Any]]: ...
+
+    def lookup(self, client_ids: Sequence[str], on: date | None) -> LookupResult: ...
+
+    def page(
+        self, on: date | None, risk_level: str | None, band: str | None, after: str | None, limit: int
+    ) -> PageResult: ...
+
+    def model_card(self) -> dict[str, Any] | None: ...
+
+
+# Snapshot columns by kind: how each is decoded and whether a row may leave it empty.
+FLOAT_COLUMNS = {
+    "probability_of_default": True,  # required
+    "model_probability": False,
+    "rule_probability": False,
+    **{f"reason_{k}_value": False for k in REASON_RANKS},
+    **{f"reason_{k}_points": False for k in REASON_RANKS},
+}
+INT_COLUMNS = {"score": True, "rule_score": False}
+TEXT_COLUMNS = {
+    "score_band": True,
+    "segment": False,
+    "risk_level": True,
+    "recommended_action": True,
+    "model_version": False,
+    "scored_by": True,
+    **{f"reason_{k}": False for k in REASON_RANKS},
+}
+ALLOWED_VALUES = {
+    "risk_level": {m.value for m in RiskLevel},
+    "recommended_action": {m.value for m in RecommendedAction},
+    "scored_by": {m.value for m in ScoredBy},
+}
+PROBABILITY_COLUMNS = ("probability_of_default", "model_probability", "rule_probability")
+SNAPSHOT_COLUMNS = ("client_id", "score_date", *FLOAT_COLUMNS, *INT_COLUMNS, *TEXT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    codes: np.ndarray  # int32 index into values; len(values) - 1 is the null
+    values: list[str | None]
+
+    def code_of(self, value: str) -> int | None:
+        try:
+            return self.values.index(value)
+        except ValueError:
+            return None
+
+
+@dataclass
+class Snapshot:
+    """One published snapshot in memory. Rows are sorted by (client_id, score_date)."""
+
+    file: str
+    published_at: datetime
+    loaded_at: datetime
+    card: dict[str, Any] | None
+    client_ids: list[str]  # sorted, unique; a client's number is its position
+    client_index: dict[str, int]
+    client_start: np.ndarray  # rows of client k are client_start[k]:client_start[k+1]
+    client_of_row: np.ndarray
+    day_of_row: np.ndarray  # days since 1970-01-01
+    floats: dict[str, np.ndarray]  # NaN = null
+    ints: dict[str, np.ndarray]  # float64 when the column may be null (NaN = null)
+    texts: dict[str, TextColumn]
+    rows_by_day: np.ndarray  # row numbers sorted by (score_date, client_id)
+    client_by_day: np.ndarray  # client number of each entry of rows_by_day
+    day_bounds: dict[int, tuple[int, int]]  # day -> slice of rows_by_day
+    dates: dict[int, date] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.day_of_row.shape[0])
+
+    @property
+    def latest_day(self) -> int:
+        return max(self.day_bounds)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "published_at": self.published_at,
+            "loaded_at": self.loaded_at,
+            "rows": self.rows,
+            "clients": len(self.client_ids),
+            "score_dates": len(self.day_bounds),
+            "earliest_score_date": self.dates[min(self.day_bounds)],
+            "latest_score_date": self.dates[self.latest_day],
+            "model_version": _card_version(self.card),
+        }
+
+    def client_rows(self, client_id: str) -> tuple[int, int]:
+        number = self.client_index.get(client_id)
+        if number is None:
+            raise UnknownClient(client_id)
+        return int(self.client_start[number]), int(self.client_start[number + 1])
+
+    def row_on(self, lo: int, hi: int, day: int) -> int | None:
+        at = lo + int(np.searchsorted(self.day_of_row[lo:hi], day))
+        return at if at < hi and self.day_of_row[at] == day else None
+
+    def row(self, i: int) -> dict[str, Any]:
+        """One row as the API's ClientScore shape; scalar reads, the fast path of single lookups."""
+        floats = {name: _float_or_none(arr[i]) for name, arr in self.floats.items()}
+        ints = {name: _int_or_none(arr[i]) for name, arr in self.ints.items()}
+        texts = {name: col.values[col.codes[i]] for name, col in self.texts.items()}
+        client, day = self.client_ids[self.client_of_row[i]], self.dates[int(self.day_of_row[i])]
+        return _record(client, day, floats, ints, texts)
+
+    def materialize(self, rows: np.ndarray | slice) -> list[dict[str, Any]]:
+        """Many rows as the API's ClientScore shape: one vectorized read per column."""
+        floats = {name: _nullable(arr[rows].tolist()) for name, arr in self.floats.items()}
+        ints = {name: _nullable_int(arr[rows].tolist()) for name, arr in self.ints.items()}
+        texts = {name: [col.values[c] for c in col.codes[rows].tolist()] for name, col in self.texts.items()}
+        clients, dates = self.client_ids, self.dates
+        out = []
+        for n, (client, day) in enumerate(
+            zip(self.client_of_row[rows].tolist(), self.day_of_row[rows].tolist(), strict=True)
+        ):
+            out.append(
+                _record(
+                    clients[client],
+                    dates[day],
+                    {name: values[n] for name, values in floats.items()},
+                    {name: values[n] for name, values in ints.items()},
+                    {name: values[n] for name, values in texts.items()},
+                )
+            )
+        return out
+
+
+def _record(
+    client_id: str, day: date, f: dict[str, Any], i: dict[str, Any], t: dict[str, Any]
+) -> dict[str, Any]:
+    reasons = [
+        {
+            "rank": k,
+            "feature": t[f"reason_{k}"],
+            "value": f[f"reason_{k}_value"],
+            "points": f[f"reason_{k}_points"],
+        }
+        for k in REASON_RANKS
+        if t[f"reason_{k}"] is not None
+    ]
+    return {
+        "client_id": client_id,
+        "score_date": day,
+        "probability_of_default": f["probability_of_default"],
+        "model_probability": f["model_probability"],
+        "rule_probability": f["rule_probability"],
+        "score": i["score"],
+        "score_band": t["score_band"],
+        "rule_score": i["rule_score"],
+        "segment": t["segment"],
+        "risk_level": t["risk_level"],
+        "recommended_action": t["recommended_action"],
+        "reasons": reasons,
+        "model_version": t["model_version"],
+        "scored_by": t["scored_by"],
+    }
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value != value else float(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value != value else int(value)
+
+
+def _nullable(values: list[float]) -> list[float | None]:
+    return [v if v == v else None for v in values]
+
+
+def _nullable_int(values: list[float]) -> list[int | None]:
+    return [int(v) if v == v else None for v in values]
+
+
+def _card_version(card: dict[str, Any] | None) -> str | None:
+    if not card:
+        return None
+    version = card.get("model_version", card.get("version"))
+    return None if version is None else str(version)
+
+
+def day_number(d: date) -> int:
+    return (d - EPOCH).days
+
+
+def load_snapshot(path: Path, card_path: Path | None = None) -> Snapshot:
+    """Read and check one published parquet file; raises SnapshotError when it breaks the layout."""
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise SnapshotError(f"{path.name} is not a readable parquet file: {exc}") from exc
+    missing = [c for c in SNAPSHOT_COLUMNS if c not in schema.names]
+    if missing:
+        raise SnapshotError(f"{path.name} lacks the columns {missing}")
+    try:
+        table = pq.read_table(path, columns=list(SNAPSHOT_COLUMNS)).combine_chunks()
+    except (OSError, pa.ArrowException) as exc:
+        raise SnapshotError(f"{path.name} could not be read: {exc}") from exc
+    if table.num_rows == 0:
+        raise SnapshotError(f"{path.name} holds no scores")
+
+    def column(name: str, arrow_type: pa.DataType, required: bool) -> pa.Array:
+        array = table[name].combine_chunks()
+        try:
+            array = array.cast(arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise SnapshotError(f"{path.name}: column {name} is not {arrow_type}: {exc}") from exc
+        if required and array.null_count:
+            raise SnapshotError(f"{path.name}: column {name} has {array.null_count} empty values")
+        return array
+
+    ids = column("client_id", pa.string(), True)
+    days = column("score_date", pa.date32(), True).cast(pa.int32()).to_numpy()
+
+    # Number clients in code point order, then sort rows by (client, date) as integers: fast at 3M rows.
+    encoded = pc.dictionary_encode(ids)
+    names = encoded.dictionary.to_pylist()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    number_of_code = np.empty(len(names), dtype=np.int32)
+    number_of_code[order] = np.arange(len(names), dtype=np.int32)
+    client_ids = [names[k] for k in order]
+    clients = number_of_code[encoded.indices.to_numpy()]
+    perm = np.lexsort((days, clients))
+    clients, days = clients[perm], days[perm]
+    same = (clients[1:] == clients[:-1]) & (days[1:] == days[:-1])
+    if same.any():
+        at = int(np.flatnonzero(same)[0])
+        raise SnapshotError(
+            f"{path.name}: client {client_ids[clients[at]]!r} has two scores on {EPOCH + timedelta(int(days[at]))}"
+        )
+    client_start = np.searchsorted(clients, np.arange(len(client_ids) + 1, dtype=np.int32)).astype(np.int64)
+
+    floats: dict[str, np.ndarray] = {}
+    for name, required in FLOAT_COLUMNS.items():
+        values = column(name, pa.float64(), required).to_numpy(zero_copy_only=False)[perm]
+        if required and np.isnan(values).any():
+            raise SnapshotError(f"{path.name}: column {name} has NaN values")
+        floats[name] = values
+    for name in PROBABILITY_COLUMNS:
+        values = floats[name]
+        if ((values < 0) | (values > 1)).any():
+            raise SnapshotError(f"{path.name}: column {name} has values outside [0, 1]")
+    ints: dict[str, np.ndarray] = {}
+    for name, required in INT_COLUMNS.items():
+        array = column(name, pa.int64(), required)
+        ints[name] = (array.to_numpy() if required else array.to_numpy(zero_copy_only=False))[perm]
+    texts: dict[str, TextColumn] = {}
+    for name, required in TEXT_COLUMNS.items():
+        encoded_text = pc.dictionary_encode(column(name, pa.string(), required))
+        values = encoded_text.dictionary.to_pylist()
+        bad = set(values) - ALLOWED_VALUES.get(name, set(values))
+        if bad:
+            raise SnapshotError(f"{path.name}: column {name} has values {sorted(bad)}")
+        codes = encoded_text.indices.fill_null(len(values)).to_numpy().astype(np.int32)[perm]
+        texts[name] = TextColumn(codes, [*values, None])
+
+    rows_by_day = np.lexsort((clients, days)).astype(np.int64)
+    days_sorted = days[rows_by_day]
+    unique_days, starts = np.unique(days_sorted, return_index=True)
+    ends = [*starts[1:].tolist(), len(days_sorted)]
+    day_bounds = {int(d): (int(s), int(e)) for d, s, e in zip(unique_days, starts, ends, strict=True)}
+
+    card = None
+    if card_path is not None and card_path.exists():
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SnapshotError(f"{card_path.name} is not readable JSON: {exc}") from exc
+        if not isinstance(card, dict):
+            raise SnapshotError(f"{card_path.name} is not a JSON object")
+    return Snapshot(
+        file=path.name,
+        published_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        loaded_at=datetime.now(UTC),
+        card=card,
+        client_ids=client_ids,
+        client_index={c: k for k, c in enumerate(client_ids)},
+        client_start=client_start,
+        client_of_row=clients,
+        day_of_row=days,
+        floats=floats,
+        ints=ints,
+        texts=texts,
+        rows_by_day=rows_by_day,
+        client_by_day=clients[rows_by_day],
+        day_bounds=day_bounds,
+        dates={d: EPOCH + timedelta(days=d) for d in day_bounds},
+    )
+
+
+class PublishedSnapshotRepository:
+    """Scores from `<publish_dir>/CURRENT`, reloaded in the background when CURRENT changes."""
+
+    def __init__(self, publish_dir: Path, poll_seconds: float = 1.0) -> None:
+        self.publish_dir = publish_dir
+        self.poll_seconds = poll_seconds
+        self._snapshot: Snapshot | None = None
+        self._pointer_state: tuple[int, int, int] | None = None
+        self._failed: str | None = None
+        self.last_error: str | None = None
+        self.loads = {"ok": 0, "error": 0}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+
+    def start(self) -> None:
+        """Load what is published now, then watch CURRENT in a daemon thread."""
+        self.refresh()
+        self._thread = threading.Thread(target=self._watch, name="snapshot-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+            except Exception:  # the watcher must outlive any one bad snapshot or file system hiccup
+                log.exception("snapshot refresh failed")
+
+    def refresh(self) -> bool:
+        """Load the snapshot CURRENT names if it changed; True when a new one was swapped in."""
+        pointer = self.publish_dir / CURRENT_FILE
+        try:
+            st = pointer.stat()
+        except FileNotFoundError:
+            return False
+        state = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if state == self._pointer_state:
+            return False
+        name = pointer.read_text(encoding="utf-8").strip()
+        self._pointer_state = state
+        current = self._snapshot
+        if not name or (current is not None and current.file == name) or name == self._failed:
+            return False
+        if Path(name).name != name:
+            self._record_failure(name, f"CURRENT names {name!r}, which is not a file in {self.publish_dir}")
+            return False
+        started = time.perf_counter()
+        try:
+            snapshot = load_snapshot(self.publish_dir / name, self.publish_dir / MODEL_CARD_FILE)
+        except (SnapshotError, OSError) as exc:
+            self._record_failure(name, str(exc))
+            return False
+        self._snapshot = snapshot  # the swap: one reference assignment, requests in flight keep theirs
+        self._failed = None
+        self.last_error = None
+        self.loads["ok"] += 1
+        log.info("loaded snapshot %s: %d rows in %.2fs", name, snapshot.rows, time.perf_counter() - started)
+        return True
+
+    def _record_failure(self, name: str, message: str) -> None:
+        # Keep serving the previous snapshot; retry only when CURRENT names another file.
+        self._failed = name
+        self.last_error = message
+        self.loads["error"] += 1
+        log.error("snapshot %s not loaded: %s", name, message)
+
+    # reads
+
+    @property
+    def snapshot(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise SnapshotUnavailable(self.last_error or f"nothing published in {self.publish_dir} yet")
+        return snapshot
+
+    def info(self) -> dict[str, Any]:
+        return self.snapshot.info()
+
+    def load_counts(self) -> dict[str, int]:
+        return dict(self.loads)
+
+    def score(self, client_id: str, on: date | None) -> dict[str, Any]:
+        snap = self.snapshot
+        lo, hi = snap.client_rows(client_id)
+        row = hi - 1 if on is None else snap.row_on(lo, hi, day_number(on))
+        if row is None:
+            raise NoScoreOnDate(on)
+        return snap.row(row)
+
+    def history(self, client_id: str, start: date | None, end: date | None) -> list[dict[str, Any]]:
+        snap = self.snapshot
+        lo, hi = snap.client_rows(client_id)
+        days = snap.day_of_row[lo:hi]
+        first = lo if start is None else lo + int(np.searchsorted(days, day_number(start), "left"))
+        last = hi if end is None else lo + int(np.searchsorted(days, day_number(end), "right"))
+        rows = snap.materialize(slice(first, last))
+        rows.reverse()
+        return rows
+
+    def lookup(self, client_ids: Sequence[str], on: date | None) -> LookupResult:
+        snap = self.snapshot
+        day = None if on is None else day_number(on)
+        rows: list[int] = []
+        unknown: list[str] = []
+        missing: list[str] = []
+        for client_id in dict.fromkeys(client_ids):
+            number = snap.client_index.get(client_id)
+            if number is None:
+                unknown.append(client_id)
+                continue
+            lo, hi = int(snap.client_start[number]), int(snap.client_start[number + 1])
+            row = hi - 1 if day is None else snap.row_on(lo, hi, day)
+            if row is None:
+                missing.append(client_id)
+            else:
+                rows.append(row)
+        scores = snap.materialize(np.asarray(rows, dtype=np.int64)) if rows else []
+        return LookupResult(scores, unknown, missing)
+
+    def page(
+        self, on: date | None, risk_level: str | None, band: str | None, after: str | None, limit: int
+    ) -> PageResult:
+        snap = self.snapshot
+        day = snap.latest_day if on is None else day_number(on)
+        bounds = snap.day_bounds.get(day)
+        if bounds is None:
+            raise NoScoreOnDate(on)
+        lo, hi = bounds
+        if after is not None:
+            # Keyset: first client strictly after the cursor, by client number (code point order).
+            first_number = bisect.bisect_right(snap.client_ids, after)
+            lo += int(np.searchsorted(snap.client_by_day[lo:hi], first_number, "left"))
+        candidates = snap.rows_by_day[lo:hi]
+        if risk_level is not None or band is not None:
+            keep = np.ones(candidates.shape[0], dtype=bool)
+            for name, wanted in (("risk_level", risk_level), ("score_band", band)):
+                if wanted is None:
+                    continue
+                code = snap.texts[name].code_of(wanted)
+                if code is None:
+                    keep[:] = False
+                    break
+                keep &= snap.texts[name].codes[candidates] == code
+            candidates = candidates[np.flatnonzero(keep)[: limit + 1]]
+        chosen = candidates[: limit + 1]
+        items = snap.materialize(chosen[:limit])
+        more = chosen.shape[0] > limit
+        return PageResult(snap.dates[day], items, items[-1]["client_id"] if more and items else None)
+
+    def model_card(self) -> dict[str, Any] | None:
+        return self.snapshot.card

@@ -1,0 +1,171 @@
+"""Score lookups: one client, a client's history, a batch of clients, a page of a day."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query
+
+from api.deps import AccessDep
+from api.errors import ApiError, responses
+from api.schemas import (
+    CLIENT_ID_MAX_LENGTH,
+    CLIENT_ID_PATTERN,
+    MAX_PAGE_SIZE,
+    ClientScore,
+    ClientScoreHistory,
+    IsoDate,
+    LookupRequest,
+    LookupResponse,
+    RiskLevel,
+    ScorePage,
+)
+
+router = APIRouter(prefix="/v1", tags=["scores"])
+
+ClientIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=CLIENT_ID_MAX_LENGTH,
+        pattern=CLIENT_ID_PATTERN,
+        description="The lender's client id, an opaque string (URL-encode it).",
+    ),
+]
+CURSOR_PREFIX = b"c1:"
+
+
+def encode_cursor(client_id: str) -> str:
+    return base64.urlsafe_b64encode(CURSOR_PREFIX + client_id.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if not raw.startswith(CURSOR_PREFIX):
+            raise ValueError("not a cursor of this API")
+        return raw[len(CURSOR_PREFIX) :].decode("utf-8")
+    except (binascii.Error, ValueError) as exc:
+        raise ApiError(
+            422, "invalid_cursor", "cursor is not one this API returned; start without it"
+        ) from exc
+
+
+@router.get(
+    "/clients/{client_id}/score",
+    response_model=ClientScore,
+    responses=responses(401, 403, 404, 422, 503),
+    summary="A client's latest score, or its score on a date",
+)
+async def client_score(
+    client_id: ClientIdPath,
+    access: AccessDep,
+    score_date: Annotated[
+        IsoDate | None, Query(alias="date", description="YYYY-MM-DD; default latest.")
+    ] = None,
+):
+    found = 0
+    try:
+        row = access.repository.score(client_id, score_date)
+        found = 1
+    finally:
+        access.audit.record(access.caller, "client_score", [client_id], score_date, found)
+    return row
+
+
+@router.get(
+    "/clients/{client_id}/scores",
+    response_model=ClientScoreHistory,
+    responses=responses(401, 403, 404, 422, 503),
+    summary="A client's scores between two dates, newest first",
+)
+async def client_score_history(
+    client_id: ClientIdPath,
+    access: AccessDep,
+    date_from: Annotated[IsoDate | None, Query(alias="from", description="Earliest score date.")] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="Latest score date.")] = None,
+):
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise ApiError(422, "invalid_range", f"from ({date_from}) is after to ({date_to})")
+    found = 0
+    try:
+        rows = access.repository.history(client_id, date_from, date_to)
+        found = len(rows)
+    finally:
+        access.audit.record(
+            access.caller,
+            "client_score_history",
+            [client_id],
+            None,
+            found,
+            date_from=date_from,
+            date_to=date_to,
+        )
+    return {"client_id": client_id, "from": date_from, "to": date_to, "scores": rows}
+
+
+@router.post(
+    "/scores/lookup",
+    response_model=LookupResponse,
+    responses=responses(401, 403, 413, 422, 503),
+    summary="Scores of up to 1,000 clients in one call",
+)
+async def lookup_scores(
+    request: Annotated[LookupRequest, Body()],
+    access: AccessDep,
+):
+    found = 0
+    try:
+        result = access.repository.lookup(request.client_ids, request.score_date)
+        found = len(result.scores)
+    finally:
+        access.audit.record(
+            access.caller, "lookup", list(dict.fromkeys(request.client_ids)), request.score_date, found
+        )
+    return {
+        "score_date": request.score_date,
+        "scores": result.scores,
+        "unknown_client_ids": result.unknown_client_ids,
+        "no_score_on_date": result.no_score_on_date,
+    }
+
+
+@router.get(
+    "/scores",
+    response_model=ScorePage,
+    responses=responses(401, 403, 404, 422, 503),
+    summary="A page of one day's scores, in client_id order (keyset pagination)",
+)
+async def score_page(
+    access: AccessDep,
+    score_date: Annotated[
+        IsoDate | None, Query(alias="date", description="YYYY-MM-DD; default latest.")
+    ] = None,
+    risk_level: Annotated[RiskLevel | None, Query(description="Only this risk level.")] = None,
+    band: Annotated[
+        str | None,
+        Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_+-]+$", description="Only this band."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=1024, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page."),
+    ] = None,
+):
+    after = None if cursor is None else decode_cursor(cursor)
+    page = None
+    try:
+        page = access.repository.page(score_date, risk_level, band, after, limit)
+    finally:
+        ids = [] if page is None else [item["client_id"] for item in page.items]
+        access.audit.record(
+            access.caller, "score_page", ids, page.score_date if page else score_date, len(ids)
+        )
+    return {
+        "score_date": page.score_date,
+        "items": page.items,
+        "next_cursor": None if page.last_client_id is None else encode_cursor(page.last_client_id),
+        "limit": limit,
+    }

@@ -1,0 +1,159 @@
+"""The API's JSON: pydantic models for requests, responses and errors (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+MAX_LOOKUP_IDS = 1000
+MAX_PAGE_SIZE = 1000
+
+# Opaque ids: any printable text (accents, dashes, underscores, spaces); no control characters, no "/"
+# because the id travels in a URL path segment.
+CLIENT_ID_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
+CLIENT_ID_MAX_LENGTH = 128
+ClientId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CLIENT_ID_MAX_LENGTH, pattern=CLIENT_ID_PATTERN),
+]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: Any) -> Any:
+    # pydantic would also take unix timestamps and other shapes; callers send calendar dates only.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+class RiskLevel(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class RecommendedAction(StrEnum):
+    MAINTAIN = "MAINTAIN"
+    REDUCE_LIMIT = "REDUCE_LIMIT"
+    FREEZE = "FREEZE"
+    INCREASE_LIMIT = "INCREASE_LIMIT"
+
+
+class ScoredBy(StrEnum):
+    model = "model"
+    rules = "rules"
+
+
+class Reason(BaseModel):
+    """One of the (up to three) features that raise this client's risk the most."""
+
+    rank: int = Field(ge=1, le=3, description="1 = the feature that raises the risk most.")
+    feature: str = Field(description="Feature name, as in the feature mart and the model card.")
+    value: float | None = Field(description="The client's value of the feature on the score date.")
+    points: float | None = Field(description="Score points this feature costs the client.")
+
+
+class ClientScore(BaseModel):
+    """One client's score on one date: a row of the scored mart (marts.fct_client_scores)."""
+
+    client_id: str
+    score_date: date
+    probability_of_default: float = Field(
+        ge=0, le=1, description="Probability of a default in the next 60 days (model and rules blended)."
+    )
+    model_probability: float | None = Field(
+        ge=0, le=1, description="Calibrated model probability; null when the client was scored by rules."
+    )
+    rule_probability: float | None = Field(ge=0, le=1, description="Probability from the rule score.")
+    score: int = Field(description="Credit score on the scale of seeds/scoring/score_scale.csv (300-850).")
+    score_band: str = Field(description="Band of the score (seeds/scoring/score_bands.csv).")
+    rule_score: int | None = Field(description="Score of the rules alone.")
+    segment: str | None = Field(description="Client segment that sets the model/rules blend.")
+    risk_level: RiskLevel
+    recommended_action: RecommendedAction
+    reasons: list[Reason] = Field(description="The features that raise the risk most, strongest first.")
+    model_version: str | None = Field(description="Model that scored the client; null when rules did.")
+    scored_by: ScoredBy
+
+
+class ClientScoreHistory(BaseModel):
+    client_id: str
+    date_from: date | None = Field(alias="from", description="Earliest score date asked for.")
+    date_to: date | None = Field(alias="to", description="Latest score date asked for.")
+    scores: list[ClientScore] = Field(description="Newest first.")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class LookupRequest(BaseModel):
+    client_ids: list[ClientId] = Field(
+        min_length=1,
+        max_length=MAX_LOOKUP_IDS,
+        description=f"Up to {MAX_LOOKUP_IDS} client ids; duplicates are answered once.",
+    )
+    score_date: IsoDate | None = Field(None, description="Score date; default each client's latest.")
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LookupResponse(BaseModel):
+    score_date: date | None = Field(description="The date asked for; null = each client's latest.")
+    scores: list[ClientScore] = Field(description="Found scores, in the order the ids were sent.")
+    unknown_client_ids: list[str] = Field(description="Ids with no score at all in the snapshot.")
+    no_score_on_date: list[str] = Field(description="Known ids without a score on the date asked for.")
+
+
+class ScorePage(BaseModel):
+    score_date: date
+    items: list[ClientScore] = Field(description="Ordered by client_id (code point order).")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    limit: int
+
+
+class ModelCard(BaseModel):
+    """The champion's model card as the pipeline published it (model_card.json)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SnapshotInfo(BaseModel):
+    file: str = Field(description="The published parquet file being served.")
+    published_at: datetime = Field(description="When the snapshot file was written (UTC).")
+    loaded_at: datetime = Field(description="When this API process loaded it (UTC).")
+    rows: int
+    clients: int
+    score_dates: int
+    earliest_score_date: date
+    latest_score_date: date
+    model_version: str | None = Field(description="Champion model version of the model card, if any.")
+
+
+class Ready(BaseModel):
+    status: str = "ready"
+    snapshot: SnapshotInfo
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. client_not_found.")
+    message: str = Field(description="What went wrong and what to do, for a person.")
+    details: list[dict[str, Any]] | None = Field(None, description="Per-field problems of a 422.")
+
+
+class ErrorResponse(BaseModel):
+    """Every error of the API has this shape."""
+
+    error: ErrorBody

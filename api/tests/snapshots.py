@@ -1,0 +1,125 @@
+"""The scored snapshots the API tests and the benchmark serve: the one place that makes them.
+
+`build_published_snapshot` writes synthetic rows of marts.fct_client_scores into a throwaway DuckDB
+warehouse and publishes it with the pipeline's own publisher (riskmart.publish), so the layout the API
+reads is the real one. When the scoring pipeline can build a small demo warehouse in test time, this is
+the function to switch to it.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from riskmart.publish import PublishResult, publish_scored_snapshot
+
+# Ids are opaque strings: accents, dashes, underscores, spaces, a literal percent sign, a dot.
+ODD_CLIENT_IDS = ("cliente_ñandú-01", "Émpresa Ü 42", "a b", "x%2Fy", "día_1.5", "CLI-000")
+FEATURES = ("days_past_due_max_90d", "utilization_pct_avg_3m", "bureau_score", "external_debt", "orders_30d")
+SCALE = {"base": 600, "odds": 50, "pdo": 20, "min": 300, "max": 850}
+BANDS = ((750, "A"), (700, "B"), (650, "C"), (600, "D"), (550, "E"), (300, "F"))
+
+
+def client_ids(n_clients: int) -> list[str]:
+    """`n_clients` ids: the odd ones first, then plain ones."""
+    plain = [f"C{k:07d}" for k in range(max(0, n_clients - len(ODD_CLIENT_IDS)))]
+    return [*ODD_CLIENT_IDS[:n_clients], *plain]
+
+
+def _score(p: np.ndarray) -> np.ndarray:
+    factor = SCALE["pdo"] / math.log(2)
+    offset = SCALE["base"] - factor * math.log(SCALE["odds"])
+    q = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.clip(np.round(offset + factor * np.log((1 - q) / q)), SCALE["min"], SCALE["max"]).astype(
+        np.int64
+    )
+
+
+def synthetic_scores(
+    n_clients: int, n_days: int, last_date: date = date(2025, 6, 30), seed: int = 7, shift: float = 0.0
+) -> pa.Table:
+    """A scored mart of `n_clients` x `n_days` rows (every client every day), deterministic per seed.
+
+    `shift` moves every probability (on the log-odds scale) so two snapshots differ in every row.
+    The last client is scored on the earliest day only (a client that left), the second to last by rules.
+    """
+    rng = np.random.default_rng(seed)
+    ids = np.array(client_ids(n_clients), dtype=object)
+    days = np.array([last_date - timedelta(days=d) for d in range(n_days)][::-1], dtype="datetime64[D]")
+    client = np.repeat(np.arange(n_clients), n_days)
+    day = np.tile(np.arange(n_days), n_clients)
+    base = rng.normal(-3.2, 1.1, n_clients)[client] + rng.normal(0, 0.15, client.size) + shift
+    model_p = 1 / (1 + np.exp(-base))
+    rule_p = 1 / (1 + np.exp(-(base + rng.normal(0, 0.4, client.size))))
+    rules_only = client == n_clients - 2
+    segment = np.where(client % 3 == 0, "new", "established")
+    weight = np.where(segment == "new", 0.3, 0.85)
+    pd_ = np.where(rules_only, rule_p, weight * model_p + (1 - weight) * rule_p)
+    score = _score(pd_)
+    band = np.select([score >= lo for lo, _ in BANDS], [b for _, b in BANDS], "F")
+    risk = np.where(pd_ >= 0.08, "HIGH", np.where(pd_ >= 0.03, "MEDIUM", "LOW"))
+    action = np.where(
+        pd_ >= 0.25,
+        "FREEZE",
+        np.where(
+            pd_ >= 0.08,
+            "REDUCE_LIMIT",
+            np.where((pd_ < 0.03) & (client % 4 == 0), "INCREASE_LIMIT", "MAINTAIN"),
+        ),
+    )
+    columns: dict[str, object] = {
+        "client_id": ids[client],
+        "score_date": days[day],
+        "probability_of_default": pd_,
+        "model_probability": pa.array(model_p, mask=rules_only),
+        "rule_probability": rule_p,
+        "score": score,
+        "score_band": band,
+        "rule_score": _score(rule_p),
+        "segment": segment,
+        "risk_level": risk,
+        "recommended_action": action,
+    }
+    for k in (1, 2, 3):
+        picks = rng.integers(0, len(FEATURES), client.size)
+        columns[f"reason_{k}"] = pa.array(np.array(FEATURES)[picks], mask=rules_only)
+        columns[f"reason_{k}_value"] = pa.array(
+            np.round(rng.gamma(2.0, 10.0, client.size), 3), mask=rules_only
+        )
+        columns[f"reason_{k}_points"] = pa.array(
+            np.round(rng.gamma(2.0, 4.0, client.size) / k, 2), mask=rules_only
+        )
+    columns["model_version"] = pa.array(np.full(client.size, "xgb-20250601-0001"), mask=rules_only)
+    columns["scored_by"] = np.where(rules_only, "rules", "model")
+    table = pa.table({name: pa.array(values) for name, values in columns.items()})
+    gone = (client == n_clients - 1) & (day > 0)
+    return table.filter(pa.array(~gone))
+
+
+def model_card(version: str = "xgb-20250601-0001") -> dict:
+    return {
+        "model_version": version,
+        "trained_at": "2025-06-01T02:00:00Z",
+        "training_window": {"from": "2024-06-01", "to": "2025-03-31"},
+        "metrics": {"auc": 0.81, "brier": 0.041, "ks": 0.47},
+        "features": list(FEATURES),
+    }
+
+
+def build_published_snapshot(
+    publish_dir: Path, scores: pa.Table, card: dict | None, workdir: Path | None = None
+) -> PublishResult:
+    """Publish `scores` as the pipeline does: a warehouse holding marts.fct_client_scores, then publish."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        warehouse = Path(tmp) / "warehouse.duckdb"
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("create schema marts")
+            con.register("scores_in", scores)
+            con.execute("create table marts.fct_client_scores as select * from scores_in")
+        return publish_scored_snapshot(warehouse, publish_dir, card)

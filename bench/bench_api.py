@@ -1,0 +1,311 @@
+"""Benchmark of the score API (issue 5): latency and throughput on loopback, against a bare-route ceiling.
+
+    .venv/bin/python -m bench.bench_api [--clients 100000] [--days 30] [--requests 40000] [--seconds 15]
+
+1. publishes a synthetic snapshot of clients x days (the layout the pipeline publishes);
+2. starts `riskmart serve` (1 uvicorn worker) on it, and a bare FastAPI app that returns a constant JSON
+   under the same uvicorn settings;
+3. drives each, one after the other, with the same closed-loop load generator (4 keep-alive
+   connections, HTTP/1.1, uvloop): GET /v1/clients/{id}/score with random ids, GET /constant;
+4. times a 1,000-id POST /v1/scores/lookup;
+5. profiles requests in-process (cProfile over the ASGI app) to say where the time goes.
+Bounded: each load run stops at --requests or --seconds, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parent.parent
+API_KEY = "bench-key"
+
+
+def bare_app():
+    """The ceiling: FastAPI with one route returning a constant JSON object, nothing else."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/constant")
+    async def constant():
+        return {"status": "ok", "value": 42}
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(args: list[str], env: dict[str, str], port: int, ready_path: str, timeout: float = 180):
+    proc = subprocess.Popen(args, env=env, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(f"GET {ready_path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server on port {port} not ready after {timeout}s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def _connection(port, paths, stop_at, deadline, latencies, errors, counter):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while counter[0] < stop_at and time.perf_counter() < deadline:
+            counter[0] += 1
+            path = paths[counter[0] % len(paths)]
+            request = f"GET {path} HTTP/1.1\r\nHost: bench\r\nX-API-Key: {API_KEY}\r\n\r\n".encode()
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if head[9:12] != b"200":
+                errors.append(head[9:12].decode())
+    finally:
+        writer.close()
+
+
+async def _load(port, paths, connections, requests, seconds):
+    latencies: list[float] = []
+    errors: list[str] = []
+    counter = [0]
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(
+        *(
+            _connection(port, paths, requests, deadline, latencies, errors, counter)
+            for _ in range(connections)
+        )
+    )
+    return latencies, errors, time.perf_counter() - started
+
+
+def run_load(port: int, paths: list[str], connections: int, requests: int, seconds: float) -> dict:
+    import uvloop
+
+    uvloop.run(_load(port, paths, connections, min(2000, requests), 2))  # warm-up
+    latencies, errors, elapsed = uvloop.run(_load(port, paths, connections, requests, seconds))
+    ms = np.array(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "seconds": round(elapsed, 2),
+        "rps": round(len(latencies) / elapsed),
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p90_ms": round(float(np.percentile(ms, 90)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "max_ms": round(float(ms.max()), 3),
+    }
+
+
+def time_batch_lookup(port: int, ids: list[str], repeats: int = 20) -> dict:
+    import httpx
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": API_KEY}) as client:
+        times = []
+        for k in range(repeats + 2):
+            body = {"client_ids": random.sample(ids, 1000)}
+            started = time.perf_counter()
+            response = client.post("/v1/scores/lookup", json=body)
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            assert len(response.json()["scores"]) == 1000
+            if k >= 2:  # the first two warm the path up
+                times.append(elapsed * 1000)
+    return {
+        "repeats": repeats,
+        "median_ms": round(float(np.median(times)), 2),
+        "max_ms": round(max(times), 2),
+        "bytes": len(response.content),
+    }
+
+
+def profile_requests(publish_dir: Path, audit: Path, paths: list[str], count: int = 3000) -> str:
+    """cProfile of `count` GET requests driven straight into the ASGI app (no sockets): per-request costs."""
+    from api.main import create_app
+    from riskmart.settings import Settings
+
+    settings = Settings(publish_dir=publish_dir, api_keys=API_KEY, audit_log=audit)
+    app = create_app(settings)
+
+    async def call(path: str) -> None:
+        raw_path, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": urllib.parse.unquote(raw_path),
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"bench"), (b"x-api-key", API_KEY.encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+
+    async def main() -> str:
+        async with app.router.lifespan_context(app):
+            for path in paths[:300]:
+                await call(path)
+            profiler = cProfile.Profile()
+            started = time.perf_counter()
+            profiler.enable()
+            for path in paths[:count]:
+                await call(path)
+            profiler.disable()
+            per_request_us = (time.perf_counter() - started) / count * 1e6
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(25)
+        return f"{count} requests in-process, {per_request_us:.0f} us per request under cProfile\n{out.getvalue()}"
+
+    import uvloop
+
+    return uvloop.run(main())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=40_000, help="Per load run (upper bound).")
+    parser.add_argument("--seconds", type=float, default=15, help="Per load run (upper bound).")
+    parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "results" / "api.json")
+    args = parser.parse_args()
+
+    from api.tests.snapshots import build_published_snapshot, client_ids, model_card, synthetic_scores
+
+    workdir = Path(tempfile.mkdtemp(prefix="riskmart-bench-api-"))
+    results: dict = {"clients": args.clients, "days": args.days, "connections": args.connections}
+    servers: list[subprocess.Popen] = []
+    try:
+        started = time.perf_counter()
+        scores = synthetic_scores(args.clients, args.days)
+        published = build_published_snapshot(workdir / "published", scores, model_card(), workdir)
+        results["snapshot"] = {
+            "rows": published.rows,
+            "parquet_mb": round(published.path.stat().st_size / 1e6, 1),
+            "build_seconds": round(time.perf_counter() - started, 1),
+        }
+        print("snapshot", results["snapshot"], flush=True)
+
+        ids = client_ids(args.clients)
+        rng = random.Random(11)
+        paths = [f"/v1/clients/{urllib.parse.quote(rng.choice(ids), safe='')}/score" for _ in range(50_000)]
+        env = {
+            **os.environ,
+            "RISKMART_PUBLISH_DIR": str(workdir / "published"),
+            "RISKMART_API_KEYS": API_KEY,
+            "RISKMART_AUDIT_LOG": str(workdir / "audit.jsonl"),
+        }
+        api_port, bare_port = free_port(), free_port()
+        started = time.perf_counter()
+        api = start_server(
+            [sys.executable, "-m", "riskmart.cli", "serve", "--port", str(api_port), "--workers", "1"],
+            env,
+            api_port,
+            "/ready",
+        )
+        servers.append(api)
+        results["startup_seconds"] = round(time.perf_counter() - started, 1)
+        api_rss = _rss_mb(api.pid)
+        results["api_rss_mb"] = api_rss
+        print("api up in", results["startup_seconds"], "s, rss", api_rss, "MB", flush=True)
+        results["score"] = run_load(api_port, paths, args.connections, args.requests, args.seconds)
+        print("score", results["score"], flush=True)
+        results["lookup_1000"] = time_batch_lookup(api_port, ids)
+        print("lookup_1000", results["lookup_1000"], flush=True)
+        stop_server(servers.pop())
+
+        bare = start_server(
+            [
+                sys.executable, "-m", "uvicorn", "bench.bench_api:bare_app", "--factory",
+                "--port", str(bare_port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+            ],
+            env,
+            bare_port,
+            "/constant",
+        )  # fmt: skip
+        servers.append(bare)
+        results["ceiling"] = run_load(bare_port, ["/constant"], args.connections, args.requests, args.seconds)
+        print("ceiling", results["ceiling"], flush=True)
+        stop_server(servers.pop())
+
+        results["rps_ratio"] = round(results["score"]["rps"] / results["ceiling"]["rps"], 3)
+        results["profile"] = profile_requests(workdir / "published", workdir / "audit-profile.jsonl", paths)
+        print(results["profile"])
+        summary = {k: v for k, v in results.items() if k != "profile"}
+        print(json.dumps(summary, indent=1))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1))
+    finally:
+        for proc in servers:
+            stop_server(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+if __name__ == "__main__":
+    main()
