@@ -19,6 +19,8 @@ NON_FEATURE_COLUMNS = frozenset(
         "label_matured",
         "in_default_at_feature_date",
         "default_event_date",
+        # Which spine a feature date came from (month end or daily): bookkeeping, not risk.
+        "is_month_end",
         # The rule score is the baseline and is blended with the model in dbt; as a feature it would count twice.
         "rule_score",
         "rule_probability",

