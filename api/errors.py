@@ -96,6 +96,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's 400 is a body it could not decode (e.g. not UTF-8): malformed input, so a 422.
+            return error_response(422, "invalid_request", f"the request body could not be read: {exc.detail}")
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
             exc.status_code, "http_error"
         )

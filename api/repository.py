@@ -90,10 +90,8 @@ FLOAT_COLUMNS = {
     "probability_of_default": True,  # required
     "model_probability": False,
     "rule_probability": False,
-    **{f"reason_{k}_value": False for k in REASON_RANKS},
-    **{f"reason_{k}_points": False for k in REASON_RANKS},
 }
-INT_COLUMNS = {"score": True, "rule_score": False}
+INT_COLUMNS = {"score": True, "rule_score": False, **{f"reason_{k}_points": False for k in REASON_RANKS}}
 TEXT_COLUMNS = {
     "score_band": True,
     "segment": False,
@@ -102,6 +100,8 @@ TEXT_COLUMNS = {
     "model_version": False,
     "scored_by": True,
     **{f"reason_{k}": False for k in REASON_RANKS},
+    # The feature's value as text (the mart keeps numbers and categories alike as strings).
+    **{f"reason_{k}_value": False for k in REASON_RANKS},
 }
 ALLOWED_VALUES = {
     "risk_level": {m.value for m in RiskLevel},
@@ -212,9 +212,9 @@ def _record(
     reasons = [
         {
             "rank": k,
-            "feature": t[f"reason_{k}"],
-            "value": f[f"reason_{k}_value"],
-            "points": f[f"reason_{k}_points"],
+            "reason": t[f"reason_{k}"],
+            "value": t[f"reason_{k}_value"],
+            "points": i[f"reason_{k}_points"],
         }
         for k in REASON_RANKS
         if t[f"reason_{k}"] is not None

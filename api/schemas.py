@@ -55,12 +55,14 @@ class ScoredBy(StrEnum):
 
 
 class Reason(BaseModel):
-    """One of the (up to three) features that raise this client's risk the most."""
+    """One of the (up to three) reasons that raise this client's risk the most."""
 
-    rank: int = Field(ge=1, le=3, description="1 = the feature that raises the risk most.")
-    feature: str = Field(description="Feature name, as in the feature mart and the model card.")
-    value: float | None = Field(description="The client's value of the feature on the score date.")
-    points: float | None = Field(description="Score points this feature costs the client.")
+    rank: int = Field(ge=1, le=3, description="1 = the reason that raises the risk most.")
+    reason: str = Field(description="The reason in an analyst's words (seeds/scoring/feature_reasons.csv).")
+    value: str | None = Field(
+        description="The client's value of the feature behind it; null for rule reasons."
+    )
+    points: int | None = Field(description="Score points this reason costs the client.")
 
 
 class ClientScore(BaseModel):
@@ -77,11 +79,11 @@ class ClientScore(BaseModel):
     rule_probability: float | None = Field(ge=0, le=1, description="Probability from the rule score.")
     score: int = Field(description="Credit score on the scale of seeds/scoring/score_scale.csv (300-850).")
     score_band: str = Field(description="Band of the score (seeds/scoring/score_bands.csv).")
-    rule_score: int | None = Field(description="Score of the rules alone.")
+    rule_score: int | None = Field(description="Score of the rules alone, 0-1000, higher is safer.")
     segment: str | None = Field(description="Client segment that sets the model/rules blend.")
     risk_level: RiskLevel
     recommended_action: RecommendedAction
-    reasons: list[Reason] = Field(description="The features that raise the risk most, strongest first.")
+    reasons: list[Reason] = Field(description="What raises the risk most, strongest first (0 to 3).")
     model_version: str | None = Field(description="Model that scored the client; null when rules did.")
     scored_by: ScoredBy
 

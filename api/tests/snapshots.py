@@ -21,7 +21,20 @@ from riskmart.publish import PublishResult, publish_scored_snapshot
 
 # Ids are opaque strings: accents, dashes, underscores, spaces, a literal percent sign, a dot.
 ODD_CLIENT_IDS = ("cliente_ñandú-01", "Émpresa Ü 42", "a b", "x%2Fy", "día_1.5", "CLI-000")
-FEATURES = ("days_past_due_max_90d", "utilization_pct_avg_3m", "bureau_score", "external_debt", "orders_30d")
+FEATURES = (
+    "max_days_past_due_6m",
+    "utilization_ratio_avg_3m",
+    "bureau_score",
+    "external_debt",
+    "order_count_30d",
+)
+REASONS = (
+    "Payments late in recent months",
+    "High use of the credit line",
+    "Low external credit score",
+    "High debt with other lenders",
+    "Few recent orders",
+)
 SCALE = {"base": 600, "odds": 50, "pdo": 20, "min": 300, "max": 850}
 BANDS = ((750, "A"), (700, "B"), (650, "C"), (600, "D"), (550, "E"), (300, "F"))
 
@@ -81,20 +94,18 @@ def synthetic_scores(
         "rule_probability": rule_p,
         "score": score,
         "score_band": band,
-        "rule_score": _score(rule_p),
+        "rule_score": np.clip(np.round(1000 - 300 * np.log1p(rule_p * 20)), 0, 1000).astype(np.int64),
         "segment": segment,
         "risk_level": risk,
         "recommended_action": action,
     }
     for k in (1, 2, 3):
-        picks = rng.integers(0, len(FEATURES), client.size)
-        columns[f"reason_{k}"] = pa.array(np.array(FEATURES)[picks], mask=rules_only)
-        columns[f"reason_{k}_value"] = pa.array(
-            np.round(rng.gamma(2.0, 10.0, client.size), 3), mask=rules_only
-        )
-        columns[f"reason_{k}_points"] = pa.array(
-            np.round(rng.gamma(2.0, 4.0, client.size) / k, 2), mask=rules_only
-        )
+        picks = rng.integers(0, len(REASONS), client.size)
+        columns[f"reason_{k}"] = np.array(REASONS)[picks]
+        # Model reasons carry the feature's value as text; rule reasons carry none.
+        values = np.round(rng.gamma(2.0, 10.0, client.size), 3).astype(str)
+        columns[f"reason_{k}_value"] = pa.array(values, mask=rules_only)
+        columns[f"reason_{k}_points"] = np.round(1 + rng.gamma(2.0, 4.0, client.size) / k).astype(np.int64)
     columns["model_version"] = pa.array(np.full(client.size, "xgb-20250601-0001"), mask=rules_only)
     columns["scored_by"] = np.where(rules_only, "rules", "model")
     table = pa.table({name: pa.array(values) for name, values in columns.items()})
