@@ -1,0 +1,112 @@
+{#- The latest data date as a literal date string, from var `as_of_date` (the daily cycle passes it), or none
+    when the var is unset. The var is checked before it reaches SQL: only a real YYYY-MM-DD date passes. -#}
+{% macro as_of_date_var() -%}
+    {%- set value = var('as_of_date', none) -%}
+    {%- if value is none or value == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+        {{ exceptions.raise_compiler_error("var as_of_date must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- set parsed = modules.datetime.datetime.strptime(text, '%Y-%m-%d') -%}
+    {{ return(parsed.strftime('%Y-%m-%d')) }}
+{%- endmacro %}
+
+{#- SQL expression of the latest data date: var `as_of_date` when set, else the newest client export in
+    staging. Nothing after it may be used, even when the warehouse holds later deliveries. -#}
+{% macro latest_data_date() -%}
+    {%- set as_of = as_of_date_var() -%}
+    {%- set clients = ref('stg_lender__clients') -%}
+    {%- if as_of is not none -%}
+        cast('{{ as_of }}' as date)
+    {%- else -%}
+        (select max(export_date) from {{ clients }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Number of trailing days that get a daily feature date (var `daily_feature_days`, a non-negative integer). -#}
+{% macro daily_feature_days() -%}
+    {%- set value = var('daily_feature_days', 31) -%}
+    {%- if value is not number or value < 0 or value != (value | int) -%}
+        {{ exceptions.raise_compiler_error("var daily_feature_days must be a non-negative integer, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{%- endmacro %}
+
+{#- The feature dates an incremental feature model computes in this run: every date of the spine on a full
+    build; on an incremental build the dates it does not hold yet, plus its newest date again (a re-run of
+    the same day, or a corrected re-delivery of that day's export, replaces it). Pass `is_incremental()`
+    from the model, so that unit tests can override it. -#}
+{% macro feature_dates_to_build(incremental) -%}
+    select feature_dates.feature_date
+    from {{ ref('int_feature_dates') }} as feature_dates
+    {%- if incremental %}
+    where
+        feature_dates.feature_date not in (select built.feature_date from {{ this }} as built)
+        or feature_dates.feature_date >= (select max(built.feature_date) from {{ this }} as built)
+    {%- endif %}
+{%- endmacro %}
+
+{#- Post-hook of the incremental feature models: drop the feature dates that left the spine (a daily date
+    older than `daily_feature_days`, or a date after a smaller as_of_date), so an incremental table always
+    holds exactly what a full refresh would build. -#}
+{% macro prune_feature_dates() -%}
+    delete from {{ this }}
+    where feature_date not in (select feature_dates.feature_date from {{ ref('int_feature_dates') }} as feature_dates)
+{%- endmacro %}
+
+{#- Point-in-time join: for each row of `spine` (columns `keys` and `spine_date`), the row of `history` with
+    the same keys and the newest `history_date` on or before `spine_date`, e.g. a client snapshot as it was
+    delivered in the newest export on or before the feature date. Returns the spine's keys and date and the
+    history's `columns`; `left=false` drops spine rows without such a history row. `spine` and `history`
+    are relation or CTE names. DuckDB has ASOF joins; other engines join on validity intervals. -#}
+{% macro as_of_join(spine, history, keys, spine_date, history_date, columns, left=true) -%}
+    {{ return(adapter.dispatch('as_of_join', 'riskmart')(spine, history, keys, spine_date, history_date, columns, left)) }}
+{%- endmacro %}
+
+{% macro duckdb__as_of_join(spine, history, keys, spine_date, history_date, columns, left) -%}
+    select
+        {%- for key in keys %}
+        spine.{{ key }},
+        {%- endfor %}
+        spine.{{ spine_date }}
+        {%- for column in columns %},
+        history.{{ column }}
+        {%- endfor %}
+    from {{ spine }} as spine
+    asof {{ 'left ' if left else '' }}join {{ history }} as history
+        on
+        {%- for key in keys %}
+        spine.{{ key }} = history.{{ key }} and
+        {%- endfor %}
+        spine.{{ spine_date }} >= history.{{ history_date }}
+{%- endmacro %}
+
+{#- Portable form: each history row is valid from its date until the next row's date (exclusive). -#}
+{% macro default__as_of_join(spine, history, keys, spine_date, history_date, columns, left) -%}
+    select
+        {%- for key in keys %}
+        spine.{{ key }},
+        {%- endfor %}
+        spine.{{ spine_date }}
+        {%- for column in columns %},
+        history.{{ column }}
+        {%- endfor %}
+    from {{ spine }} as spine
+    {{ 'left ' if left else '' }}join (
+        select
+            versions.*,
+            lead(versions.{{ history_date }}) over (
+                partition by {% for key in keys %}versions.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
+                order by versions.{{ history_date }}
+            ) as as_of_join_valid_to
+        from {{ history }} as versions
+    ) as history
+        on
+        {%- for key in keys %}
+        spine.{{ key }} = history.{{ key }} and
+        {%- endfor %}
+        spine.{{ spine_date }} >= history.{{ history_date }}
+        and (history.as_of_join_valid_to is null or spine.{{ spine_date }} < history.as_of_join_valid_to)
+{%- endmacro %}

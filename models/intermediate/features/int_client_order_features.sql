@@ -1,0 +1,74 @@
+with
+
+feature_dates as (
+
+    {{ feature_dates_to_build(is_incremental()) }}
+
+),
+
+client_dates as (
+
+    select
+        client_id,
+        feature_date
+    from {{ ref('int_client_feature_dates') }}
+    where feature_date in (select feature_date from feature_dates)
+
+),
+
+-- every order placed on or before the feature date, with its age on that date
+orders_known as (
+
+    select
+        client_dates.client_id,
+        client_dates.feature_date,
+        orders.order_status,
+        case when coalesce(orders.order_status, '') != 'cancelled' then orders.order_value else 0 end
+            as billed_value,
+        {{ days_between('orders.order_date', 'client_dates.feature_date') }} as age_days
+    from client_dates
+    inner join {{ ref('stg_lender__orders') }} as orders
+        on
+            client_dates.client_id = orders.client_id
+            and orders.order_date <= client_dates.feature_date
+
+),
+
+aggregated as (
+
+    select
+        client_id,
+        feature_date,
+        count(case when age_days < 30 then 1 end) as order_count_30d,
+        count(case when age_days < 90 then 1 end) as order_count_90d,
+        sum(case when age_days < 30 then billed_value else 0 end) as order_value_30d,
+        sum(case when age_days < 90 then billed_value else 0 end) as order_value_90d,
+        sum(case when age_days >= 30 and age_days < 120 then billed_value else 0 end) as order_value_prior_90d,
+        count(case when age_days < 180 then 1 end) as order_count_180d,
+        count(case when age_days < 180 and order_status = 'cancelled' then 1 end) as cancelled_count_180d,
+        count(case when age_days < 180 and order_status = 'returned' then 1 end) as returned_count_180d,
+        min(age_days) as days_since_last_order
+    from orders_known
+    group by client_id, feature_date
+
+)
+
+-- money rounded to cents, ratios to 6 decimals: a float sum's last bits follow the engine's execution
+-- order, and features must be reproducible bit for bit
+select
+    client_dates.client_id,
+    client_dates.feature_date,
+    coalesce(aggregated.order_count_30d, 0) as order_count_30d,
+    coalesce(aggregated.order_count_90d, 0) as order_count_90d,
+    round(coalesce(aggregated.order_value_30d, 0), 2) as order_value_30d,
+    round(coalesce(aggregated.order_value_90d, 0), 2) as order_value_90d,
+    -- last 30 days against the monthly average of the 90 days before them; NULL without that history
+    round(aggregated.order_value_30d / nullif(aggregated.order_value_prior_90d / 3.0, 0), 6) as order_value_trend,
+    round(cast(aggregated.cancelled_count_180d as {{ type_double() }}) / nullif(aggregated.order_count_180d, 0), 6) as cancelled_order_share_180d,
+    round(cast(aggregated.returned_count_180d as {{ type_double() }}) / nullif(aggregated.order_count_180d, 0), 6) as returned_order_share_180d,
+    aggregated.days_since_last_order
+from client_dates
+left join aggregated
+    on
+        client_dates.client_id = aggregated.client_id
+        and client_dates.feature_date = aggregated.feature_date

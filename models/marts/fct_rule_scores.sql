@@ -1,0 +1,102 @@
+{#- Each component of the rule score and the feature it reads; weights and caps live in the seed
+    `rule_score_components`, one row per component. -#}
+{%- set components = [
+    ('payment_timeliness', 'recency_weighted_payment_score_90d'),
+    ('overdue_invoices', 'oldest_overdue_days'),
+    ('payment_stability', 'stddev_days_past_due_6m'),
+    ('deterioration', 'days_past_due_velocity'),
+    ('utilization', 'utilization_ratio_avg_3m'),
+    ('active_payment_plans', 'active_payment_plans'),
+    ('defaulted_payment_plans', 'defaulted_payment_plans'),
+    ('bureau_score', 'bureau_score'),
+    ('bureau_defaults', 'bureau_defaults'),
+] -%}
+
+with
+
+settings as (
+
+    select
+        {%- for component, feature in components %}
+        max(case when component = '{{ component }}' then weight end) as {{ component }}_weight,
+        max(case when component = '{{ component }}' then safe_value end) as {{ component }}_safe,
+        max(case when component = '{{ component }}' then risky_value end) as {{ component }}_risky,
+        max(case when component = '{{ component }}' then risk_if_missing end) as {{ component }}_missing,
+        {%- endfor %}
+        {{ feature_parameter('rule_probability_intercept') }} as probability_intercept,
+        {{ feature_parameter('rule_probability_slope') }} as probability_slope
+    from {{ ref('rule_score_components') }}
+
+),
+
+-- each component's risk: 0 at its safe value, 1 at its risky value, linear between, capped outside
+risks as (
+
+    select
+        features.client_id,
+        features.feature_date,
+        features.segment,
+        {%- for component, feature in components %}
+        case
+            when features.{{ feature }} is null then settings.{{ component }}_missing
+            else least(1.0, greatest(0.0,
+                (features.{{ feature }} - settings.{{ component }}_safe)
+                / (settings.{{ component }}_risky - settings.{{ component }}_safe)
+            ))
+        end as {{ component }}_risk,
+        {%- endfor %}
+        (
+            {%- for component, feature in components %}
+            settings.{{ component }}_weight{{ ' +' if not loop.last }}
+            {%- endfor %}
+        ) as total_weight,
+        settings.probability_intercept,
+        settings.probability_slope
+    from {{ ref('fct_client_features') }} as features
+    cross join settings
+
+),
+
+points as (
+
+    select
+        risks.*,
+        {%- for component, feature in components %}
+        1000.0 * settings.{{ component }}_weight * risks.{{ component }}_risk / risks.total_weight
+            as {{ component }}_points{{ ',' if not loop.last }}
+        {%- endfor %}
+    from risks
+    cross join settings
+
+),
+
+scored as (
+
+    select
+        points.*,
+        cast(round(1000.0 - (
+            {%- for component, feature in components %}
+            points.{{ component }}_points{{ ' +' if not loop.last }}
+            {%- endfor %}
+        )) as {{ dbt.type_int() }}) as rule_score
+    from points
+
+)
+
+select
+    -- keys
+    cast(client_id as {{ dbt.type_string() }}) as client_id,
+    cast(feature_date as date) as feature_date,
+    segment,
+
+    -- score: 0 to 1000, higher is safer; and the probability of default it implies
+    rule_score,
+    1.0 / (1.0 + exp(-(probability_intercept + probability_slope * rule_score / 1000.0))) as rule_probability,
+
+    -- points each component takes off 1000, and its risk on 0 (safe) to 1 (full penalty)
+    {%- for component, feature in components %}
+    {{ component }}_points,
+    {{ component }}_risk{{ ',' if not loop.last }}
+    {%- endfor %}
+
+from scored
