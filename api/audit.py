@@ -21,6 +21,7 @@ from typing import Any
 log = logging.getLogger("riskmart.api.audit")
 
 FLUSH_SECONDS = 0.1
+SHUTDOWN_ATTEMPTS = 5
 
 
 class AuditLog:
@@ -91,13 +92,23 @@ class AuditLog:
         return json.dumps(record, separators=(",", ":"), default=str) + "\n"
 
     def _write(self, data: bytes, count: int) -> None:
-        # A full disk must not lose records: retry the unwritten rest of the batch until it is written.
+        # A full disk must not lose records: retry the unwritten rest until it is written. Only at
+        # shutdown does it give up, and then the records go to the service log (stderr) instead.
         view = memoryview(data)
+        attempts = 0
         while view:
             try:
                 view = view[os.write(self._fd, view) :]
             except OSError:
                 self.write_errors += 1
+                attempts += 1
+                if self._stop.is_set() and attempts >= SHUTDOWN_ATTEMPTS:
+                    log.error(
+                        "audit log %s unwritable at shutdown; records follow:\n%s",
+                        self.path,
+                        bytes(view).decode(),
+                    )
+                    return
                 log.exception("audit log %s: write failed; retrying in 1s", self.path)
                 time.sleep(1)
         self.written += count

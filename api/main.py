@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repository = PublishedSnapshotRepository(settings.publish_path, settings.api_snapshot_poll_seconds)
+        repository = PublishedSnapshotRepository(
+            settings.publish_path, settings.api_snapshot_poll_seconds, settings.registry_path
+        )
         audit = AuditLog(settings.audit_log_path)
         repository.start()
         app.state.repository = repository

@@ -24,13 +24,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
-from api.schemas import RecommendedAction, RiskLevel, ScoredBy
+from api.schemas import ModelCard, RecommendedAction, RiskLevel, ScoredBy
 
 log = logging.getLogger("riskmart.api")
 
 CURRENT_FILE = "CURRENT"
 MODEL_CARD_FILE = "model_card.json"
+# Files of a model's registry folder (ml/registry.py) the API reads for its card.
+FEATURES_ARTIFACT = "features.json"
+TRAINING_ARTIFACT = "training.json"
 EPOCH = date(1970, 1, 1)
 REASON_RANKS = (1, 2, 3)
 
@@ -254,17 +258,47 @@ def _nullable_int(values: list[float]) -> list[int | None]:
 
 
 def _card_version(card: dict[str, Any] | None) -> str | None:
-    if not card:
+    return None if not card else card["model_version"]
+
+
+def read_model_card(card_path: Path, registry_path: Path | None) -> dict[str, Any] | None:
+    """The published champion card, completed from the model's registry folder (feature list, training
+    windows) when the card lacks them; None when no model is published. Raises SnapshotError."""
+    if not card_path.exists():
         return None
-    version = card.get("model_version", card.get("version"))
-    return None if version is None else str(version)
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"{card_path.name} is not readable JSON: {exc}") from exc
+    if not isinstance(card, dict) or not isinstance(card.get("model_version"), str):
+        raise SnapshotError(f"{card_path.name} is not a JSON object with a model_version")
+    folder = None if registry_path is None else registry_path / Path(card["model_version"]).name
+    if folder is not None and folder.is_dir():
+        try:
+            if "features" not in card and (folder / FEATURES_ARTIFACT).is_file():
+                listed = json.loads((folder / FEATURES_ARTIFACT).read_text(encoding="utf-8"))["features"]
+                card["features"] = [
+                    {"name": f["name"], "kind": f["kind"], "monotone": f.get("monotone", 0)} for f in listed
+                ]
+            if "training_window" not in card and (folder / TRAINING_ARTIFACT).is_file():
+                card["training_window"] = json.loads(
+                    (folder / TRAINING_ARTIFACT).read_text(encoding="utf-8")
+                )["split"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SnapshotError(
+                f"model {card['model_version']}: unreadable registry artifacts: {exc}"
+            ) from exc
+    try:
+        return ModelCard.model_validate(card).model_dump(mode="json", exclude_none=False)
+    except ValidationError as exc:
+        raise SnapshotError(f"{card_path.name} does not hold a model card: {exc}") from exc
 
 
 def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
-def load_snapshot(path: Path, card_path: Path | None = None) -> Snapshot:
+def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path | None = None) -> Snapshot:
     """Read and check one published parquet file; raises SnapshotError when it breaks the layout."""
     try:
         schema = pq.read_schema(path)
@@ -341,14 +375,7 @@ def load_snapshot(path: Path, card_path: Path | None = None) -> Snapshot:
     ends = [*starts[1:].tolist(), len(days_sorted)]
     day_bounds = {int(d): (int(s), int(e)) for d, s, e in zip(unique_days, starts, ends, strict=True)}
 
-    card = None
-    if card_path is not None and card_path.exists():
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SnapshotError(f"{card_path.name} is not readable JSON: {exc}") from exc
-        if not isinstance(card, dict):
-            raise SnapshotError(f"{card_path.name} is not a JSON object")
+    card = read_model_card(card_path, registry_path) if card_path is not None else None
     return Snapshot(
         file=path.name,
         published_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
@@ -372,8 +399,11 @@ def load_snapshot(path: Path, card_path: Path | None = None) -> Snapshot:
 class PublishedSnapshotRepository:
     """Scores from `<publish_dir>/CURRENT`, reloaded in the background when CURRENT changes."""
 
-    def __init__(self, publish_dir: Path, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, publish_dir: Path, poll_seconds: float = 1.0, registry_path: Path | None = None
+    ) -> None:
         self.publish_dir = publish_dir
+        self.registry_path = registry_path
         self.poll_seconds = poll_seconds
         self._snapshot: Snapshot | None = None
         self._pointer_state: tuple[int, int, int] | None = None
@@ -423,7 +453,9 @@ class PublishedSnapshotRepository:
             return False
         started = time.perf_counter()
         try:
-            snapshot = load_snapshot(self.publish_dir / name, self.publish_dir / MODEL_CARD_FILE)
+            snapshot = load_snapshot(
+                self.publish_dir / name, self.publish_dir / MODEL_CARD_FILE, self.registry_path
+            )
         except (SnapshotError, OSError) as exc:
             self._record_failure(name, str(exc))
             return False

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 MAX_LOOKUP_IDS = 1000
 MAX_PAGE_SIZE = 1000
@@ -122,10 +122,46 @@ class ScorePage(BaseModel):
     limit: int
 
 
-class ModelCard(BaseModel):
-    """The champion's model card as the pipeline published it (model_card.json)."""
+def _utc(value: datetime) -> datetime:
+    # The registry writes naive UTC times; the API says so explicitly (RFC 3339 needs an offset).
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
-    model_config = ConfigDict(extra="allow")
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class ModelFeature(BaseModel):
+    name: str
+    kind: str = Field(description="numeric or categorical.")
+    monotone: int = Field(
+        description="+1: a higher value never lowers the risk; -1: never raises it; 0: free."
+    )
+
+
+class DataWindow(BaseModel):
+    start: date
+    end: date
+    dates: int | None = Field(None, description="Feature dates in the window.")
+    rows: int | None = None
+    defaults: int | None = None
+
+
+class ModelCard(BaseModel):
+    """The champion's card, as the pipeline published it (completed from the model registry)."""
+
+    model_version: str
+    trained_at: UtcDatetime | None = None
+    as_of_date: date | None = Field(None, description="The data date the model was trained for.")
+    status: str | None = None
+    training_window: dict[str, DataWindow] | None = Field(
+        None, description="Out-of-time split: train, valid (early stopping, calibration), test."
+    )
+    test_window: list[date] | None = None
+    metrics: dict[str, float | None] = Field(default_factory=dict, description="Out-of-time test metrics.")
+    baseline_metrics: dict[str, float | None] | None = Field(
+        None, description="The rule score's metrics on the same test rows."
+    )
+    features: list[ModelFeature] | None = None
 
 
 class SnapshotInfo(BaseModel):

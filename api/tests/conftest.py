@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from api.security import hash_entry
-from api.tests.snapshots import build_published_snapshot, model_card, synthetic_scores
+from api.tests.snapshots import build_published_snapshot, model_card, synthetic_scores, write_model_artifacts
 
 PROJECT = Path(__file__).resolve().parents[2]
 KEY = "test-key-plain"
@@ -59,6 +59,7 @@ def start_server(workdir: Path, publish_dir: Path, timeout: float = 30) -> Serve
         "RISKMART_AUDIT_LOG": str(audit_log),
         "RISKMART_API_SNAPSHOT_POLL_SECONDS": "0.1",
         "RISKMART_WAREHOUSE": str(workdir / "no-warehouse" / "riskmart.duckdb"),
+        "RISKMART_REGISTRY_DIR": str(publish_dir.parent / "models"),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -100,6 +101,7 @@ def snapshot_table() -> pa.Table:
 def published(tmp_path_factory: pytest.TempPathFactory, snapshot_table: pa.Table) -> Path:
     workdir = tmp_path_factory.mktemp("published")
     result = build_published_snapshot(workdir / "published", snapshot_table, model_card(), workdir)
+    write_model_artifacts(workdir / "models", model_card())
     return result.path
 
 

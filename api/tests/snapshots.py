@@ -8,6 +8,7 @@ the function to switch to it.
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from datetime import date, timedelta
@@ -106,21 +107,46 @@ def synthetic_scores(
         values = np.round(rng.gamma(2.0, 10.0, client.size), 3).astype(str)
         columns[f"reason_{k}_value"] = pa.array(values, mask=rules_only)
         columns[f"reason_{k}_points"] = np.round(1 + rng.gamma(2.0, 4.0, client.size) / k).astype(np.int64)
-    columns["model_version"] = pa.array(np.full(client.size, "xgb-20250601-0001"), mask=rules_only)
+    columns["model_version"] = pa.array(np.full(client.size, model_card()["model_version"]), mask=rules_only)
     columns["scored_by"] = np.where(rules_only, "rules", "model")
     table = pa.table({name: pa.array(values) for name, values in columns.items()})
     gone = (client == n_clients - 1) & (day > 0)
     return table.filter(pa.array(~gone))
 
 
-def model_card(version: str = "xgb-20250601-0001") -> dict:
+def model_card(version: str = "20250601T020000Z-1a2b3c4d") -> dict:
+    """A card as the pipeline publishes it (ml.registry.champion_info)."""
     return {
         "model_version": version,
-        "trained_at": "2025-06-01T02:00:00Z",
-        "training_window": {"from": "2024-06-01", "to": "2025-03-31"},
-        "metrics": {"auc": 0.81, "brier": 0.041, "ks": 0.47},
-        "features": list(FEATURES),
+        "trained_at": "2025-06-01 02:00:00",  # str() of a naive UTC datetime, as published
+        "as_of_date": "2025-05-31",
+        "status": "champion",
+        "test_window": ["2025-02-01", "2025-03-31"],
+        "metrics": {"auc": 0.81, "gini": 0.62, "ks": 0.47, "brier": 0.041},
+        "baseline_metrics": {"auc": 0.74, "gini": 0.48, "ks": 0.38, "brier": 0.046},
+        "truth_auc": 0.84,
+        "truth_auc_ratio": 0.96,
+        "artifact_dir": f"/srv/riskmart/models/{version}",
     }
+
+
+def write_model_artifacts(registry_dir: Path, card: dict) -> Path:
+    """The registry files of the card's model that the API reads (ml/registry.py layout)."""
+    from ml.features import NUMERIC, Feature, FeatureSet, monotone_direction
+
+    folder = registry_dir / card["model_version"]
+    folder.mkdir(parents=True, exist_ok=True)
+    features = FeatureSet(tuple(Feature(name, NUMERIC, monotone_direction(name)) for name in FEATURES))
+    (folder / "features.json").write_text(json.dumps(features.to_json()))
+    split = {
+        "train": {"start": "2024-06-30", "end": "2024-12-31", "dates": 185, "rows": 9000, "defaults": 410},
+        "valid": {"start": "2025-01-01", "end": "2025-01-31", "dates": 31, "rows": 1500, "defaults": 70},
+        "test": {"start": "2025-02-01", "end": "2025-03-31", "dates": 59, "rows": 2900, "defaults": 131},
+    }
+    (folder / "training.json").write_text(
+        json.dumps({"model_version": card["model_version"], "split": split})
+    )
+    return folder
 
 
 def build_published_snapshot(

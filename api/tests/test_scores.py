@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.schemas import ErrorResponse
-from api.tests.snapshots import ODD_CLIENT_IDS, model_card
+from api.tests.snapshots import FEATURES, ODD_CLIENT_IDS, model_card
 
 FIELDS = (
     "probability_of_default",
@@ -243,7 +243,20 @@ def test_page_errors(api: httpx.Client) -> None:
 
 
 def test_model_card(api: httpx.Client) -> None:
-    assert api.get("/v1/model").json() == model_card()
+    published = model_card()
+    card = api.get("/v1/model").json()
+    assert card["model_version"] == published["model_version"]
+    assert card["metrics"] == published["metrics"]
+    assert card["baseline_metrics"] == published["baseline_metrics"]
+    assert card["test_window"] == published["test_window"]
+    assert card["trained_at"] == "2025-06-01T02:00:00Z"  # the registry's naive UTC, made explicit
+    # Completed from the model's registry folder: features and the out-of-time windows.
+    assert [f["name"] for f in card["features"]] == list(FEATURES)
+    assert {f["name"]: f["monotone"] for f in card["features"]}["bureau_score"] == -1
+    assert set(card["training_window"]) == {"train", "valid", "test"}
+    assert card["training_window"]["test"]["start"] == "2025-02-01"
+    # A server path is not the caller's business.
+    assert "artifact_dir" not in card
 
 
 def test_health_ready_and_unknown_routes(server, expected: list[dict]) -> None:
