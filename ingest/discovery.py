@@ -1,0 +1,154 @@
+"""Find the deliveries in a landing folder and say what each one is.
+
+A delivery is one file as it was when we read it: its path relative to the landing root and the
+sha256 of its content. The same path with new content is a new delivery (a corrected export); the
+same content seen again is the same delivery and never loads twice.
+
+Discovery never raises on a badly named file: it marks it with the reason it cannot be loaded, so the
+loader can log it as rejected and go on with the rest. Hidden files and folders (names starting with
+a dot, e.g. `.DS_Store`, editor swap files) are not deliveries and are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ingest.contract import (
+    CSV_FILE_PATTERN,
+    CSV_TABLES,
+    CSV_TABLES_BY_NAME,
+    HCPN_FILE_PATTERN,
+    HCPN_FOLDER,
+    HCPN_TABLE,
+)
+
+HASH_CHUNK_BYTES = 1 << 20
+# load order: clients first (the client-exists rule needs them), the bureau reports last
+TABLE_ORDER: dict[str, int] = {t.name: i for i, t in enumerate(CSV_TABLES)} | {HCPN_TABLE: len(CSV_TABLES)}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One landing file as found: where it is, what it should load into, and its identity."""
+
+    path: Path  # absolute path
+    relpath: str  # path relative to the landing root, with '/' separators
+    table: str | None  # raw table it loads into; None when the folder is unknown
+    export_date: date | None  # from the file name (bureau files: known only after parsing)
+    client_id: str | None  # bureau files: the client id from the file name
+    size: int
+    mtime_ns: int
+    content_hash: str  # sha256 of the content
+    problem: str | None  # why the file cannot be loaded as the contract, or None
+
+    @property
+    def file_id(self) -> str:
+        """sha256 of (path, content hash): one delivery of one file."""
+        return delivery_id(self.relpath, self.content_hash)
+
+    @property
+    def is_bureau(self) -> bool:
+        return self.table == HCPN_TABLE
+
+    def unchanged_on_disk(self) -> bool:
+        """True when the file still has the size and mtime it had when it was hashed."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return False
+        return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
+
+
+def delivery_id(relpath: str, content_hash: str) -> str:
+    return hashlib.sha256(f"{relpath}\n{content_hash}".encode()).hexdigest()
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def classify(relpath: str) -> tuple[str | None, date | None, str | None, str | None]:
+    """(table, export_date, bureau client_id, problem) for a path relative to the landing root."""
+    parts = relpath.split("/")
+    if len(parts) == 1:
+        return None, None, None, "file at the landing root; files belong in a table folder (e.g. payments/)"
+    folder, name = parts[0], parts[-1]
+    known = sorted([*CSV_TABLES_BY_NAME, HCPN_FOLDER])
+    if folder == HCPN_FOLDER:
+        table = HCPN_TABLE
+    elif folder in CSV_TABLES_BY_NAME:
+        table = folder
+    else:
+        return None, None, None, f"unknown folder {folder!r}; expected one of {', '.join(known)}"
+    if len(parts) > 2:
+        return table, None, None, f"file in a subfolder of {folder}/; the contract has no subfolders"
+    if table == HCPN_TABLE:
+        match = HCPN_FILE_PATTERN.match(name)
+        if not match:
+            return table, None, None, f"file name {name!r} does not match hcpn_<client_id>.json"
+        return table, None, match.group("client_id"), None
+    match = CSV_FILE_PATTERN.match(name)
+    if not match or match.group("table") != table:
+        return table, None, None, f"file name {name!r} does not match {table}_YYYY-MM-DD.csv"
+    try:
+        export_date = date.fromisoformat(match.group("date"))
+    except ValueError:
+        return table, None, None, f"file name {name!r} has an invalid export date {match.group('date')!r}"
+    return table, export_date, None, None
+
+
+def _walk(landing: Path) -> Iterable[Path]:
+    for root, dirs, files in os.walk(landing):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+def _describe(landing: Path, path: Path) -> Delivery:
+    stat = path.stat()
+    relpath = path.relative_to(landing).as_posix()
+    table, export_date, client_id, problem = classify(relpath)
+    return Delivery(
+        path=path,
+        relpath=relpath,
+        table=table,
+        export_date=export_date,
+        client_id=client_id,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        content_hash=sha256_of_file(path),
+        problem=problem,
+    )
+
+
+def discover(landing: Path, workers: int = 4) -> list[Delivery]:
+    """Every file under `landing`, hashed, in load order (table order, then export date, then path).
+
+    The order depends only on names and contents, never on the order the file system lists them.
+    """
+    landing = landing.resolve()
+    paths = list(_walk(landing))
+    # hashlib releases the GIL on large buffers, so threads hash files in parallel
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        deliveries = list(pool.map(lambda p: _describe(landing, p), paths))
+    return sorted(deliveries, key=load_order)
+
+
+def load_order(d: Delivery) -> tuple:
+    return (
+        TABLE_ORDER.get(d.table or "", len(TABLE_ORDER)),
+        d.export_date or date.min,
+        d.relpath,
+        d.content_hash,
+    )
