@@ -9,7 +9,15 @@
     left out of both sums; a group without values gives NULL, never 0. -#}
 {% macro recency_weighted_score(value, age_days, half_life_days) -%}
     (
-        sum(case when {{ value }} is not null then {{ recency_weight(age_days, half_life_days) }} * {{ value }} end)
-        / nullif(sum(case when {{ value }} is not null then {{ recency_weight(age_days, half_life_days) }} end), 0)
+        sum(
+            case when {{ value }} is not null
+                then {{ recency_weight(age_days, half_life_days) }} * {{ value }}
+            end
+        )
+        / nullif(sum(
+            case when {{ value }} is not null
+                then {{ recency_weight(age_days, half_life_days) }}
+            end
+        ), 0)
     )
 {%- endmacro %}

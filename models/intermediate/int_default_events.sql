@@ -26,16 +26,18 @@ invoice_events as (
 plan_states as (
 
     select
-        plans.plan_id,
-        plans.client_id,
-        plans.export_date,
-        plans.updated_at,
-        row_number() over (partition by plans.plan_id order by plans.export_date) as defaulted_delivery_rank
-    from {{ ref('stg_lender__payment_plans') }} as plans
+        plan_deliveries.plan_id,
+        plan_deliveries.client_id,
+        plan_deliveries.export_date,
+        plan_deliveries.updated_at,
+        row_number() over (
+            partition by plan_deliveries.plan_id order by plan_deliveries.export_date
+        ) as defaulted_delivery_rank
+    from {{ ref('stg_lender__payment_plans') }} as plan_deliveries
     cross join latest
     where
-        plans.plan_status = 'defaulted'
-        and plans.export_date <= latest.as_of_date
+        plan_deliveries.plan_status = 'defaulted'
+        and plan_deliveries.export_date <= latest.as_of_date
 
 ),
 
@@ -57,7 +59,9 @@ status_snapshots as (
     select
         clients.client_id,
         clients.export_date,
-        row_number() over (partition by clients.client_id order by clients.export_date) as defaulted_snapshot_rank
+        row_number() over (
+            partition by clients.client_id order by clients.export_date
+        ) as defaulted_snapshot_rank
     from {{ ref('stg_lender__clients') }} as clients
     cross join latest
     where

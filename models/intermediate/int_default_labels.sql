@@ -37,8 +37,8 @@ events_in_window as (
     inner join events
         on
             client_dates.client_id = events.client_id
-            and events.event_date > client_dates.feature_date
-            and events.event_date <= {{ add_days('client_dates.feature_date', var('default_window_days')) }}
+            and client_dates.feature_date < events.event_date
+            and {{ add_days('client_dates.feature_date', var('default_window_days')) }} >= events.event_date
     group by client_dates.client_id, client_dates.feature_date
 
 ),

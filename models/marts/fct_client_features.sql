@@ -21,9 +21,10 @@ feature_dates as (
 
 client_dates as (
 
-    select *
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+    select client_spine.*
+    from {{ ref('int_client_feature_dates') }} as client_spine
+    inner join feature_dates
+        on client_spine.feature_date = feature_dates.feature_date
 
 ),
 
@@ -40,43 +41,55 @@ spine as (
 
 payments as (
 
-    select * from {{ ref('int_client_payment_features') }}
-    where feature_date in (select feature_date from feature_dates)
+    select payment_features.*
+    from {{ ref('int_client_payment_features') }} as payment_features
+    inner join feature_dates
+        on payment_features.feature_date = feature_dates.feature_date
 
 ),
 
 invoices as (
 
-    select * from {{ ref('int_client_invoice_features') }}
-    where feature_date in (select feature_date from feature_dates)
+    select invoice_features.*
+    from {{ ref('int_client_invoice_features') }} as invoice_features
+    inner join feature_dates
+        on invoice_features.feature_date = feature_dates.feature_date
 
 ),
 
 orders as (
 
-    select * from {{ ref('int_client_order_features') }}
-    where feature_date in (select feature_date from feature_dates)
+    select order_features.*
+    from {{ ref('int_client_order_features') }} as order_features
+    inner join feature_dates
+        on order_features.feature_date = feature_dates.feature_date
 
 ),
 
 credit as (
 
-    select * from {{ ref('int_client_credit_features') }}
-    where feature_date in (select feature_date from feature_dates)
+    select credit_features.*
+    from {{ ref('int_client_credit_features') }} as credit_features
+    inner join feature_dates
+        on credit_features.feature_date = feature_dates.feature_date
 
 ),
 
 plans as (
 
-    select * from {{ ref('int_client_plan_features') }}
-    where feature_date in (select feature_date from feature_dates)
+    select plan_features.*
+    from {{ ref('int_client_plan_features') }} as plan_features
+    inner join feature_dates
+        on plan_features.feature_date = feature_dates.feature_date
 
 ),
 
 bureau as (
 
-    select * from {{ ref('int_client_bureau_features') }}
-    where feature_date in (select feature_date from feature_dates)
+    select bureau_features.*
+    from {{ ref('int_client_bureau_features') }} as bureau_features
+    inner join feature_dates
+        on bureau_features.feature_date = feature_dates.feature_date
 
 ),
 
@@ -130,7 +143,8 @@ joined as (
         invoices.overdue_amount_1_30_days,
         invoices.overdue_amount_31_59_days,
         invoices.overdue_amount_60_plus_days,
-        cast(invoices.invoices_60_plus_days_past_due as {{ dbt.type_int() }}) as invoices_60_plus_days_past_due,
+        cast(invoices.invoices_60_plus_days_past_due as {{ dbt.type_int() }})
+            as invoices_60_plus_days_past_due,
         cast(invoices.oldest_overdue_days as {{ dbt.type_int() }}) as oldest_overdue_days,
 
         -- orders

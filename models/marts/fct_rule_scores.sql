@@ -18,10 +18,10 @@ settings as (
 
     select
         {%- for component, feature in components %}
-        max(case when component = '{{ component }}' then weight end) as {{ component }}_weight,
-        max(case when component = '{{ component }}' then safe_value end) as {{ component }}_safe,
-        max(case when component = '{{ component }}' then risky_value end) as {{ component }}_risky,
-        max(case when component = '{{ component }}' then risk_if_missing end) as {{ component }}_missing,
+            max(case when component = '{{ component }}' then weight end) as {{ component }}_weight,
+            max(case when component = '{{ component }}' then safe_value end) as {{ component }}_safe,
+            max(case when component = '{{ component }}' then risky_value end) as {{ component }}_risky,
+            max(case when component = '{{ component }}' then risk_if_missing end) as {{ component }}_missing,
         {%- endfor %}
         {{ feature_parameter('rule_probability_intercept') }} as probability_intercept,
         {{ feature_parameter('rule_probability_slope') }} as probability_slope
@@ -37,17 +37,18 @@ risks as (
         features.feature_date,
         features.segment,
         {%- for component, feature in components %}
-        case
-            when features.{{ feature }} is null then settings.{{ component }}_missing
-            else least(1.0, greatest(0.0,
-                (features.{{ feature }} - settings.{{ component }}_safe)
-                / (settings.{{ component }}_risky - settings.{{ component }}_safe)
-            ))
-        end as {{ component }}_risk,
+            case
+                when features.{{ feature }} is null then settings.{{ component }}_missing
+                else least(1.0, greatest(
+                        0.0,
+                        (features.{{ feature }} - settings.{{ component }}_safe)
+                        / (settings.{{ component }}_risky - settings.{{ component }}_safe)
+                    ))
+            end as {{ component }}_risk,
         {%- endfor %}
         (
             {%- for component, feature in components %}
-            settings.{{ component }}_weight{{ ' +' if not loop.last }}
+                settings.{{ component }}_weight{{ ' +' if not loop.last }}
             {%- endfor %}
         ) as total_weight,
         settings.probability_intercept,
@@ -61,10 +62,12 @@ points as (
 
     select
         risks.*,
+        -- noqa: disable=LT02
         {%- for component, feature in components %}
         1000.0 * settings.{{ component }}_weight * risks.{{ component }}_risk / risks.total_weight
             as {{ component }}_points{{ ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from risks
     cross join settings
 
@@ -76,7 +79,7 @@ scored as (
         points.*,
         cast(round(1000.0 - (
             {%- for component, feature in components %}
-            points.{{ component }}_points{{ ' +' if not loop.last }}
+                points.{{ component }}_points{{ ' +' if not loop.last }}
             {%- endfor %}
         )) as {{ dbt.type_int() }}) as rule_score
     from points
@@ -94,9 +97,11 @@ select
     1.0 / (1.0 + exp(-(probability_intercept + probability_slope * rule_score / 1000.0))) as rule_probability,
 
     -- points each component takes off 1000, and its risk on 0 (safe) to 1 (full penalty)
+    -- noqa: disable=LT02
     {%- for component, feature in components %}
     {{ component }}_points,
     {{ component }}_risk{{ ',' if not loop.last }}
     {%- endfor %}
+-- noqa: enable=LT02
 
 from scored

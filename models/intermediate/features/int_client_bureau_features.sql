@@ -9,10 +9,11 @@ feature_dates as (
 client_dates as (
 
     select
-        client_id,
-        feature_date
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+        spine.client_id,
+        spine.feature_date
+    from {{ ref('int_client_feature_dates') }} as spine
+    inner join feature_dates
+        on spine.feature_date = feature_dates.feature_date
 
 ),
 

@@ -9,14 +9,20 @@ feature_dates as (
 client_dates as (
 
     select
-        client_id,
-        feature_date,
-        credit_limit,
-        outstanding,
-        cast({{ dbt.dateadd('month', -5, dbt.date_trunc('month', 'feature_date')) }} as date) as window_start_6m,
-        cast({{ dbt.dateadd('month', -2, dbt.date_trunc('month', 'feature_date')) }} as date) as window_start_3m
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+        spine.client_id,
+        spine.feature_date,
+        spine.credit_limit,
+        spine.outstanding,
+        -- the current month and the five (or two) before it
+        cast(
+            {{ dbt.dateadd('month', -5, dbt.date_trunc('month', 'spine.feature_date')) }} as date
+        ) as window_start_6m,
+        cast(
+            {{ dbt.dateadd('month', -2, dbt.date_trunc('month', 'spine.feature_date')) }} as date
+        ) as window_start_3m
+    from {{ ref('int_client_feature_dates') }} as spine
+    inner join feature_dates
+        on spine.feature_date = feature_dates.feature_date
 
 ),
 
@@ -55,9 +61,9 @@ candidates as (
     inner join month_rows
         on
             client_dates.client_id = month_rows.client_id
-            and month_rows.first_export_date <= client_dates.feature_date
-            and month_rows.last_month >= client_dates.window_start_6m
-            and month_rows.first_month <= client_dates.feature_date
+            and client_dates.feature_date >= month_rows.first_export_date
+            and client_dates.window_start_6m <= month_rows.last_month
+            and client_dates.feature_date >= month_rows.first_month
 
 ),
 
@@ -76,25 +82,35 @@ utilization as (
     select
         client_dates.client_id,
         client_dates.feature_date,
-        avg(case when months_known.month >= client_dates.window_start_3m then months_known.utilization_pct end) / 100.0
-            as utilization_ratio_avg_3m,
-        max(case when months_known.month >= client_dates.window_start_3m then months_known.utilization_pct end) / 100.0
-            as utilization_ratio_max_3m,
+        avg(
+            case when months_known.month >= client_dates.window_start_3m then months_known.utilization_pct end
+        ) / 100.0 as utilization_ratio_avg_3m,
+        max(
+            case when months_known.month >= client_dates.window_start_3m then months_known.utilization_pct end
+        ) / 100.0 as utilization_ratio_max_3m,
         avg(months_known.utilization_pct) / 100.0 as utilization_ratio_avg_6m,
         max(months_known.utilization_pct) / 100.0 as utilization_ratio_max_6m,
         count(
-            case when months_known.utilization_pct / 100.0 >= {{ feature_parameter('near_limit_utilization_ratio') }} then 1 end
+            case
+                when months_known.utilization_pct / 100.0
+                    >= {{ feature_parameter('near_limit_utilization_ratio') }}
+                    then 1
+            end
         ) as months_near_limit_6m,
         count(
-            case when months_known.utilization_pct / 100.0 > {{ feature_parameter('over_limit_utilization_ratio') }} then 1 end
+            case
+                when months_known.utilization_pct / 100.0
+                    > {{ feature_parameter('over_limit_utilization_ratio') }}
+                    then 1
+            end
         ) as months_over_limit_6m
     from client_dates
     inner join months_known
         on
             client_dates.client_id = months_known.client_id
             and client_dates.feature_date = months_known.feature_date
-            and months_known.month >= client_dates.window_start_6m
-            and months_known.month <= client_dates.feature_date
+            and client_dates.window_start_6m <= months_known.month
+            and client_dates.feature_date >= months_known.month
     group by client_dates.client_id, client_dates.feature_date
 
 ),
@@ -110,8 +126,8 @@ limit_changes as (
     inner join {{ ref('int_client_credit_limit_changes') }} as changes
         on
             client_dates.client_id = changes.client_id
-            and changes.export_date <= client_dates.feature_date
-            and changes.export_date > {{ add_days('client_dates.feature_date', -180) }}
+            and client_dates.feature_date >= changes.export_date
+            and {{ add_days('client_dates.feature_date', -180) }} < changes.export_date
     group by client_dates.client_id, client_dates.feature_date
 
 )

@@ -9,10 +9,11 @@ feature_dates as (
 client_dates as (
 
     select
-        client_id,
-        feature_date
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+        spine.client_id,
+        spine.feature_date
+    from {{ ref('int_client_feature_dates') }} as spine
+    inner join feature_dates
+        on spine.feature_date = feature_dates.feature_date
 
 ),
 
@@ -29,8 +30,8 @@ open_invoices as (
     inner join {{ ref('int_invoices') }} as invoices
         on
             client_dates.client_id = invoices.client_id
-            and invoices.order_date <= client_dates.feature_date
-            and (invoices.fully_paid_date is null or invoices.fully_paid_date > client_dates.feature_date)
+            and client_dates.feature_date >= invoices.order_date
+            and (invoices.fully_paid_date is null or client_dates.feature_date < invoices.fully_paid_date)
 
 ),
 
@@ -45,7 +46,7 @@ paid_by_date as (
     inner join {{ ref('int_payments_scored') }} as payments
         on
             open_invoices.invoice_id = payments.invoice_id
-            and payments.payment_date <= open_invoices.feature_date
+            and open_invoices.feature_date >= payments.payment_date
     group by open_invoices.feature_date, open_invoices.invoice_id
 
 ),
@@ -56,7 +57,9 @@ outstanding as (
         open_invoices.client_id,
         open_invoices.feature_date,
         open_invoices.days_past_due,
-        greatest(open_invoices.invoice_amount - coalesce(paid_by_date.paid_amount, 0), 0) as outstanding_amount
+        greatest(
+            open_invoices.invoice_amount - coalesce(paid_by_date.paid_amount, 0), 0
+        ) as outstanding_amount
     from open_invoices
     left join paid_by_date
         on
@@ -76,8 +79,14 @@ aggregated as (
         sum(case when days_past_due > 0 then outstanding_amount else 0 end) as overdue_amount,
         sum(case when days_past_due between 1 and 30 then outstanding_amount else 0 end)
             as overdue_amount_1_30_days,
-        sum(case when days_past_due between 31 and {{ var('default_days_past_due') - 1 }} then outstanding_amount else 0 end)
-            as overdue_amount_31_59_days,
+        sum(
+            case
+                when days_past_due between 31 and {{ var('default_days_past_due') - 1 }}
+                    then outstanding_amount
+                else 0
+            end
+        ) as overdue_amount_31_59_days,
+        -- 60+ starts at the contract's default threshold, so this bucket is exactly the defaulted debt
         sum(case when days_past_due >= {{ var('default_days_past_due') }} then outstanding_amount else 0 end)
             as overdue_amount_60_plus_days,
         count(case when days_past_due >= {{ var('default_days_past_due') }} then 1 end)

@@ -9,10 +9,11 @@ feature_dates as (
 client_dates as (
 
     select
-        client_id,
-        feature_date
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+        spine.client_id,
+        spine.feature_date
+    from {{ ref('int_client_feature_dates') }} as spine
+    inner join feature_dates
+        on spine.feature_date = feature_dates.feature_date
 
 ),
 
@@ -30,7 +31,7 @@ orders_known as (
     inner join {{ ref('stg_lender__orders') }} as orders
         on
             client_dates.client_id = orders.client_id
-            and orders.order_date <= client_dates.feature_date
+            and client_dates.feature_date >= orders.order_date
 
 ),
 
@@ -43,10 +44,13 @@ aggregated as (
         count(case when age_days < 90 then 1 end) as order_count_90d,
         sum(case when age_days < 30 then billed_value else 0 end) as order_value_30d,
         sum(case when age_days < 90 then billed_value else 0 end) as order_value_90d,
-        sum(case when age_days >= 30 and age_days < 120 then billed_value else 0 end) as order_value_prior_90d,
+        sum(case when age_days >= 30 and age_days < 120 then billed_value else 0 end)
+            as order_value_prior_90d,
         count(case when age_days < 180 then 1 end) as order_count_180d,
-        count(case when age_days < 180 and order_status = 'cancelled' then 1 end) as cancelled_count_180d,
-        count(case when age_days < 180 and order_status = 'returned' then 1 end) as returned_count_180d,
+        sum(case when age_days < 180 and order_status = 'cancelled' then 1.0 else 0.0 end)
+            as cancelled_count_180d,
+        sum(case when age_days < 180 and order_status = 'returned' then 1.0 else 0.0 end)
+            as returned_count_180d,
         min(age_days) as days_since_last_order
     from orders_known
     group by client_id, feature_date
@@ -63,9 +67,12 @@ select
     round(coalesce(aggregated.order_value_30d, 0), 2) as order_value_30d,
     round(coalesce(aggregated.order_value_90d, 0), 2) as order_value_90d,
     -- last 30 days against the monthly average of the 90 days before them; NULL without that history
-    round(aggregated.order_value_30d / nullif(aggregated.order_value_prior_90d / 3.0, 0), 6) as order_value_trend,
-    round(cast(aggregated.cancelled_count_180d as {{ type_double() }}) / nullif(aggregated.order_count_180d, 0), 6) as cancelled_order_share_180d,
-    round(cast(aggregated.returned_count_180d as {{ type_double() }}) / nullif(aggregated.order_count_180d, 0), 6) as returned_order_share_180d,
+    round(aggregated.order_value_30d / nullif(aggregated.order_value_prior_90d / 3.0, 0), 6)
+        as order_value_trend,
+    round(aggregated.cancelled_count_180d / nullif(aggregated.order_count_180d, 0), 6)
+        as cancelled_order_share_180d,
+    round(aggregated.returned_count_180d / nullif(aggregated.order_count_180d, 0), 6)
+        as returned_order_share_180d,
     aggregated.days_since_last_order
 from client_dates
 left join aggregated

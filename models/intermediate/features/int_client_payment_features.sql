@@ -9,10 +9,11 @@ feature_dates as (
 client_dates as (
 
     select
-        client_id,
-        feature_date
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+        spine.client_id,
+        spine.feature_date
+    from {{ ref('int_client_feature_dates') }} as spine
+    inner join feature_dates
+        on spine.feature_date = feature_dates.feature_date
 
 ),
 
@@ -24,13 +25,14 @@ payments_known as (
         client_dates.feature_date,
         payments.payment_amount,
         payments.days_past_due,
+        cast(payments.days_past_due as {{ type_double() }}) as days_past_due_value,
         payments.timeliness_points,
         {{ days_between('payments.payment_date', 'client_dates.feature_date') }} as age_days
     from client_dates
     inner join {{ ref('int_payments_scored') }} as payments
         on
             client_dates.client_id = payments.client_id
-            and payments.payment_date <= client_dates.feature_date
+            and client_dates.feature_date >= payments.payment_date
 
 ),
 
@@ -41,9 +43,12 @@ aggregated as (
         feature_date,
 
         -- recency-weighted timeliness
-        {{ recency_weighted_score('timeliness_points', 'age_days', 30) }} as recency_weighted_payment_score_30d,
-        {{ recency_weighted_score('timeliness_points', 'age_days', 90) }} as recency_weighted_payment_score_90d,
-        {{ recency_weighted_score('timeliness_points', 'age_days', 180) }} as recency_weighted_payment_score_180d,
+        {{ recency_weighted_score('timeliness_points', 'age_days', 30) }}
+            as recency_weighted_payment_score_30d,
+        {{ recency_weighted_score('timeliness_points', 'age_days', 90) }}
+            as recency_weighted_payment_score_90d,
+        {{ recency_weighted_score('timeliness_points', 'age_days', 180) }}
+            as recency_weighted_payment_score_180d,
 
         -- volume (windows end on the feature date: age 0 is the feature date itself)
         count(*) as payment_count_total,
@@ -55,17 +60,14 @@ aggregated as (
         sum(case when age_days < 180 then payment_amount else 0 end) as payment_amount_180d,
 
         -- lateness over 6 months (180 days)
-        avg(case when age_days < 180 then cast(days_past_due as {{ type_double() }}) end)
-            as mean_days_past_due_6m,
+        avg(case when age_days < 180 then days_past_due_value end) as mean_days_past_due_6m,
         max(case when age_days < 180 then days_past_due end) as max_days_past_due_6m,
-        stddev_samp(case when age_days < 180 then cast(days_past_due as {{ type_double() }}) end)
-            as stddev_days_past_due_6m,
+        stddev_samp(case when age_days < 180 then days_past_due_value end) as stddev_days_past_due_6m,
         avg(case when age_days < 180 then case when days_past_due > 0 then 1.0 else 0.0 end end)
             as share_paid_late_6m,
         avg(case when age_days < 180 then case when days_past_due >= 30 then 1.0 else 0.0 end end)
             as share_paid_30_plus_late_6m,
-        avg(case when age_days < 30 then cast(days_past_due as {{ type_double() }}) end)
-            as mean_days_past_due_30d,
+        avg(case when age_days < 30 then days_past_due_value end) as mean_days_past_due_30d,
 
         -- recency
         min(age_days) as days_since_last_payment

@@ -9,10 +9,11 @@ feature_dates as (
 client_dates as (
 
     select
-        client_id,
-        feature_date
-    from {{ ref('int_client_feature_dates') }}
-    where feature_date in (select feature_date from feature_dates)
+        spine.client_id,
+        spine.feature_date
+    from {{ ref('int_client_feature_dates') }} as spine
+    inner join feature_dates
+        on spine.feature_date = feature_dates.feature_date
 
 ),
 
@@ -48,7 +49,7 @@ candidates as (
     inner join plans
         on
             client_dates.client_id = plans.client_id
-            and plans.first_export_date <= client_dates.feature_date
+            and client_dates.feature_date >= plans.first_export_date
 
 ),
 
