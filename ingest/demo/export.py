@@ -1,0 +1,417 @@
+"""Turn a simulation into the landing layout of the data contract.
+
+Every table is built per export day from numpy arrays as an Arrow table in the contract's column
+order and written with Arrow's CSV writer (money in whole pesos, so no float formatting surprises).
+Files of one day are independent, so days are written by a small thread pool.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ingest import contract
+from ingest.demo import dirty
+from ingest.demo.calendar import NEVER
+from ingest.demo.model import INDUSTRIES, PAYMENT_METHODS, REJECTION_REASONS, Simulation
+from ingest.demo.names import company_names, tax_ids
+
+ACCOUNT_STATUS_BY_CODE = ("", "active", "suspended", "closed", "defaulted")
+ORDER_STATUS_BY_CODE = ("completed", "cancelled", "returned")
+PLAN_STATUS_BY_CODE = ("active", "completed", "defaulted", "cancelled")
+SECONDS_PER_DAY = 86_400
+
+
+def time_of_day(key: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """A reproducible office-hours time (07:00-20:00) for an event, in seconds."""
+    mixed = (key.astype(np.int64) * 7919 + day.astype(np.int64) * 104_729) % 46_800
+    return 7 * 3600 + mixed
+
+
+def timestamps(key: np.ndarray, day: np.ndarray) -> pa.Array:
+    seconds = day.astype(np.int64) * SECONDS_PER_DAY + time_of_day(key, day)
+    return pa.array(seconds, pa.timestamp("s"))
+
+
+def dates(day: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(day, dtype=np.int32), pa.date32())
+
+
+def codes(values: tuple[str, ...], code: np.ndarray) -> pa.Array:
+    return pa.array(values, pa.string()).take(pa.array(np.asarray(code, dtype=np.int64)))
+
+
+@dataclass
+class ExportStats:
+    files: Counter = field(default_factory=Counter)
+    rows: Counter = field(default_factory=Counter)
+    bytes: int = 0
+    dirty_rows: Counter = field(default_factory=Counter)
+    dirty_files: dict[str, str] = field(default_factory=dict)
+
+
+class DailyState:
+    """Client-by-day matrices (outstanding, limit, status, last change) behind snapshots and utilization."""
+
+    def __init__(self, sim: Simulation) -> None:
+        cal, n = sim.cal, sim.n
+        self.sim = sim
+        d = cal.n_days
+        self.n_days = d
+        start = cal.sim_start
+
+        def paint(client: np.ndarray, day: np.ndarray, weight: np.ndarray) -> np.ndarray:
+            inside = day < start + d
+            flat = client[inside] * d + np.maximum(day[inside] - start, 0)
+            return np.bincount(flat, weights=weight[inside], minlength=n * d).reshape(n, d)
+
+        billable = sim.o_status != 1
+        client = np.concatenate([sim.o_client[billable], sim.p_client, np.arange(n)])
+        day = np.concatenate([sim.o_day[billable], sim.p_day, np.full(n, start)])
+        amount = np.concatenate([sim.o_value[billable], -sim.p_amount, sim.static_outstanding]).astype(
+            np.float64
+        )
+        self.outstanding = np.cumsum(paint(client, day, amount), axis=1).round().astype(np.int64)
+
+        prev = np.where(
+            np.r_[False, sim.lim_client[1:] == sim.lim_client[:-1]],
+            np.r_[0, sim.lim_value[:-1]],
+            sim.limit0[sim.lim_client],
+        )
+        delta = (sim.lim_value - prev).astype(np.float64)
+        self.limit = sim.limit0[:, None] + np.cumsum(
+            paint(sim.lim_client, sim.lim_day, delta), axis=1
+        ).round().astype(np.int64)
+
+        # suspended while an invoice is 30+ days past due and unpaid
+        late = billable & (sim.o_paid > sim.o_due + 30)
+        s_client = sim.o_client[late]
+        s_from = sim.o_due[late] + 30
+        s_to = np.minimum(sim.o_paid[late], sim.admin[s_client])
+        keep = s_to > s_from
+        s_client, s_from, s_to = s_client[keep], s_from[keep], s_to[keep]
+        marks = paint(s_client, np.maximum(s_from, start), np.ones(len(s_client))) - paint(
+            s_client, np.maximum(s_to, start), np.ones(len(s_client))
+        )
+        suspended = np.cumsum(marks, axis=1) > 0.5
+        days = start + np.arange(d)[None, :]
+        status = np.where(suspended, 2, 1).astype(np.int8)
+        status = np.where(days >= sim.closed[:, None], 3, status)
+        status = np.where(days >= sim.admin[:, None], 4, status)
+        self.status = np.where(days >= sim.reg[:, None], status, 0).astype(np.int8)
+
+        changed = np.zeros((n, d), dtype=bool)
+        changed[:, 1:] = (
+            (np.diff(self.outstanding, axis=1) != 0)
+            | (np.diff(self.limit, axis=1) != 0)
+            | (np.diff(self.status, axis=1) != 0)
+        )
+        idx = np.where(changed, np.arange(d, dtype=np.int32)[None, :], -1)
+        last = np.maximum.accumulate(idx, axis=1)
+        base = np.where(sim.static > 0, sim.static_day, sim.reg)
+        self.updated_day = np.where(last >= 0, start + last, base[:, None])
+
+        # utilization: cumulative outstanding and the running maximum within each calendar month
+        self.cum = np.cumsum(self.outstanding, axis=1, dtype=np.float64)
+        self.run_max = np.empty_like(self.outstanding)
+        for m in range(cal.n_months):
+            lo = max(int(cal.month_start[m]) - start, 0)
+            hi = min(int(cal.month_end(m)) - start + 1, d)
+            if hi > lo:
+                self.run_max[:, lo:hi] = np.maximum.accumulate(self.outstanding[:, lo:hi], axis=1)
+        first = np.maximum(sim.reg, start)
+        self.util_first_month = cal.month_of(first)
+        stop = np.minimum(np.minimum(sim.closed, sim.admin), cal.last_export)
+        self.util_last_month = np.where(sim.static > 0, -1, cal.month_of(stop))
+
+
+class LandingWriter:
+    def __init__(self, sim: Simulation, landing: Path, dirty_rate: float) -> None:
+        self.sim = sim
+        self.landing = landing
+        self.dirty_rate = dirty_rate
+        self.stats = ExportStats()
+        self.state = DailyState(sim)
+        self.names = pa.array(company_names(sim.n, sim.rngs["export"]), pa.string())
+        self.tax = pa.array(tax_ids(sim.n, sim.rngs["export"]), pa.string())
+        self.industry = codes(tuple(x[0] for x in INDUSTRIES), sim.industry)
+        self.created = timestamps(np.arange(sim.n), sim.reg)
+        self.plan_by_update = np.argsort(sim.pl_update, kind="stable")
+        self.builders = {
+            "clients": self.clients,
+            "payments": self.payments,
+            "orders": self.orders,
+            "utilization_monthly": self.utilization,
+            "payment_plans": self.plans,
+        }
+
+    # tables ---------------------------------------------------------------------------------------------
+
+    def clients(self, d: int) -> pa.Table:
+        sim, st = self.sim, self.state
+        di = d - sim.cal.sim_start
+        idx = np.nonzero(sim.reg <= d)[0]
+        take = pa.array(idx)
+        return pa.table(
+            {
+                "client_id": sim.client_ids.take(take),
+                "client_name": self.names.take(take),
+                "tax_id": self.tax.take(take),
+                "registration_date": dates(sim.reg[idx]),
+                "industry": self.industry.take(take),
+                "current_credit_limit": st.limit[idx, di],
+                "current_outstanding": st.outstanding[idx, di],
+                "account_status": codes(ACCOUNT_STATUS_BY_CODE, st.status[idx, di]),
+                "created_at": self.created.take(take),
+                "updated_at": timestamps(idx, st.updated_day[idx, di]),
+            }
+        )
+
+    def payments(self, d: int) -> pa.Table:
+        sim = self.sim
+        lo, hi = np.searchsorted(sim.p_day, [d - 6, d + 1])
+        sl = slice(lo, hi)
+        inv = sim.p_order[sl]
+        client = sim.p_client[sl]
+        day = sim.p_day[sl]
+        return pa.table(
+            {
+                "payment_id": sim.p_id[sl],
+                "client_id": sim.client_ids.take(pa.array(client)),
+                "invoice_id": sim.invoice_ids.take(pa.array(inv)),
+                "payment_date": dates(day),
+                "due_date": dates(sim.o_due[inv]),
+                "payment_amount": sim.p_amount[sl],
+                "days_past_due": day - sim.o_due[inv],
+                "payment_method": codes(PAYMENT_METHODS, sim.p_method[sl]),
+                "created_at": timestamps(sim.p_id[sl], day),
+            }
+        )
+
+    def orders(self, d: int) -> pa.Table:
+        sim = self.sim
+        lo, hi = np.searchsorted(sim.o_day, [d - 6, d + 1])
+        sl = slice(lo, hi)
+        idx = np.arange(lo, hi)
+        return pa.table(
+            {
+                "order_id": sim.o_id[sl],
+                "client_id": sim.client_ids.take(pa.array(sim.o_client[sl])),
+                "order_date": dates(sim.o_day[sl]),
+                "order_value": sim.o_value[sl],
+                "order_status": codes(ORDER_STATUS_BY_CODE, sim.o_status[sl]),
+                "invoice_id": sim.invoice_ids.take(pa.array(idx)),
+                "due_date": dates(sim.o_due[sl]),
+                "created_at": timestamps(sim.o_id[sl], sim.o_day[sl]),
+            }
+        )
+
+    def utilization(self, d: int) -> pa.Table:
+        sim, st, cal = self.sim, self.state, self.sim.cal
+        start = cal.sim_start
+        m_now = int(cal.month_of(d))
+        clients, months, asofs = [], [], []
+        for m in (m_now - 2, m_now - 1, m_now):
+            if m < 0 or not (d - 59 <= cal.month_start[m] <= d):
+                continue
+            asof = min(d, int(cal.month_end(m)))
+            idx = np.nonzero((sim.reg <= asof) & (st.util_first_month <= m) & (st.util_last_month >= m))[0]
+            clients.append(idx)
+            months.append(np.full(len(idx), m))
+            asofs.append(np.full(len(idx), asof))
+        idx = np.concatenate(clients) if clients else np.zeros(0, np.int64)
+        month = np.concatenate(months) if months else np.zeros(0, np.int64)
+        asof = np.concatenate(asofs) if asofs else np.zeros(0, np.int64)
+        month_start = cal.month_start[month]
+        since = np.maximum(sim.reg[idx], month_start)  # a client registered mid-month averages from then
+        before = np.where(since > start, st.cum[idx, np.maximum(since - start - 1, 0)], 0.0)
+        avg = np.floor((st.cum[idx, asof - start] - before) / (asof - since + 1) + 1e-9).astype(np.int64)
+        limit = st.limit[idx, asof - start]
+        return pa.table(
+            {
+                "id": month * sim.n + idx + 100_001,
+                "client_id": sim.client_ids.take(pa.array(idx)),
+                "month": dates(month_start),
+                "avg_outstanding": avg,
+                "max_outstanding": st.run_max[idx, asof - start],
+                "credit_limit": limit,
+                "utilization_pct": np.round(100.0 * avg / limit, 2),
+            }
+        )
+
+    def plans(self, d: int) -> pa.Table:
+        sim = self.sim
+        lo, hi = np.searchsorted(sim.pl_start, [d - 29, d + 1])
+        first = np.arange(lo, hi)
+        first = first[sim.pl_update[first] > d]  # created recently, not updated yet
+        ulo, uhi = np.searchsorted(sim.pl_update[self.plan_by_update], [d - 29, d + 1])
+        final = self.plan_by_update[ulo:uhi]
+        idx = np.concatenate([first, final])
+        updated = np.concatenate([np.zeros(len(first), bool), np.ones(len(final), bool)])
+        order = np.argsort(sim.pl_id[idx], kind="stable")
+        idx, updated = idx[order], updated[order]
+        status = np.where(updated, sim.pl_final[idx], 0)
+        upd_day = np.where(updated, sim.pl_update[idx], sim.pl_start[idx])
+        completion = np.where(status == 1, sim.pl_update[idx], 0)
+        return pa.table(
+            {
+                "plan_id": sim.pl_id[idx],
+                "client_id": sim.client_ids.take(pa.array(sim.pl_client[idx])),
+                "plan_start_date": dates(sim.pl_start[idx]),
+                "plan_end_date": dates(sim.pl_end[idx]),
+                "original_amount": sim.pl_amount[idx],
+                "plan_status": codes(PLAN_STATUS_BY_CODE, status),
+                "completion_date": pa.array(completion.astype(np.int32), pa.date32(), mask=status != 1),
+                "created_at": timestamps(sim.pl_id[idx], sim.pl_start[idx]),
+                "updated_at": timestamps(sim.pl_id[idx] + updated, upd_day),
+            }
+        )
+
+    # writing --------------------------------------------------------------------------------------------
+
+    def write_day(self, table: str, d: int, force: bool = False) -> tuple[int, int, Counter]:
+        spec = contract.CSV_TABLES_BY_NAME[table]
+        data = self.builders[table](d)
+        assert data.column_names == list(spec.column_names), (table, data.column_names)
+        body = _csv_body(data, table)
+        kinds: Counter = Counter()
+        if self.dirty_rate > 0 and data.num_rows:
+            rng = np.random.default_rng([self.sim.seed, 7919, contract.CSV_TABLES.index(spec), d])
+            lines, kinds = dirty.dirty_rows(spec, data, d, rng, self.dirty_rate, force_all_kinds=force)
+            body = dirty.splice(body, lines, rng)
+        path = self.landing / spec.folder / spec.file_name(_iso(d))
+        content = (",".join(spec.column_names) + "\n").encode() + body
+        path.write_bytes(content)
+        return data.num_rows, len(content), kinds
+
+    def write_all(self, workers: int = 2) -> ExportStats:
+        for spec in contract.CSV_TABLES:
+            (self.landing / spec.folder).mkdir(parents=True, exist_ok=True)
+        jobs = [(t, int(d)) for t, days in self.sim.cal.export_days.items() for d in days]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda job: (job[0], *self.write_day(*job)), jobs))
+        for table, rows, size, kinds in results:
+            self.stats.files[table] += 1
+            self.stats.rows[table] += rows
+            self.stats.bytes += size
+            self.stats.dirty_rows.update(kinds)
+        if self.dirty_rate > 0:
+            self._cover_every_kind(jobs, results)
+        self.write_hcpn()
+        if self.dirty_rate > 0:
+            self.write_bad_files()
+        return self.stats
+
+    def _cover_every_kind(self, jobs: list[tuple[str, int]], results: list[tuple]) -> None:
+        """Rewrite each table's biggest file with one dirty row of every kind its rules allow, when the
+        random draw missed a kind (small landings), so that a dirty landing always holds all of them."""
+        for spec in contract.CSV_TABLES:
+            sizes = [
+                (r[1], -job[1], job[1], r)
+                for job, r in zip(jobs, results, strict=True)
+                if job[0] == spec.name
+            ]
+            if not sizes:
+                continue
+            seen = {k for (tbl, *_), r in zip(jobs, results, strict=True) if tbl == spec.name for k in r[3]}
+            if set(dirty.applicable_kinds(spec)) <= seen:
+                continue
+            rows, _, day, old = max(sizes)
+            if rows == 0:
+                continue
+            _, _, size, kinds = (spec.name, *self.write_day(spec.name, day, force=True))
+            self.stats.bytes += size - old[2]
+            self.stats.dirty_rows.subtract(old[3])
+            self.stats.dirty_rows.update(kinds)
+
+    def write_hcpn(self) -> None:
+        sim = self.sim
+        folder = self.landing / contract.HCPN_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        ids = sim.client_ids.to_pylist()
+        count = 0
+        for i in np.nonzero(sim.b_has)[0].tolist():
+            path = folder / f"hcpn_{ids[i]}.json"
+            path.write_text(json.dumps(bureau_report(sim, i), ensure_ascii=False) + "\n", encoding="utf-8")
+            count += 1
+            self.stats.bytes += path.stat().st_size
+        self.stats.files[contract.HCPN_FOLDER] = count
+        self.stats.rows[contract.HCPN_FOLDER] = count
+
+    def write_bad_files(self) -> None:
+        """Once per landing: a CSV with a wrong header, a binary file named like an export, and a bureau
+        file that is not JSON. Each sits where no real export is (an outage day, a non-client)."""
+        sim = self.sim
+        rng = np.random.default_rng([sim.seed, 104_729])
+        pay_day = _outage_day(sim, "payments")
+        data = self.payments(pay_day)
+        header = (
+            "id_pago,id_cliente,id_factura,fecha_pago,fecha_vencimiento,valor,dias_mora,medio_pago,creado\n"
+        )
+        path = self.landing / "payments" / contract.PAYMENTS.file_name(_iso(pay_day))
+        path.write_bytes(header.encode() + _csv_body(data, "payments"))
+        self.stats.dirty_files["wrong_header"] = path.relative_to(self.landing).as_posix()
+
+        ord_day = _outage_day(sim, "orders")
+        path = self.landing / "orders" / contract.ORDERS.file_name(_iso(ord_day))
+        path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + rng.bytes(2048))  # a spreadsheet, not a CSV
+        self.stats.dirty_files["not_csv"] = path.relative_to(self.landing).as_posix()
+
+        bogus = f"CL-X{rng.integers(10**6, 10**7)}"
+        path = self.landing / contract.HCPN_FOLDER / f"hcpn_{bogus}.json"
+        path.write_text(
+            '{"fecha_consulta": "' + _iso(sim.cal.last_export).isoformat() + '", "estado_solicitud": "apro'
+        )
+        self.stats.dirty_files["invalid_json"] = path.relative_to(self.landing).as_posix()
+        for kind in ("wrong_header", "not_csv", "invalid_json"):
+            self.stats.dirty_rows[f"file:{kind}"] += 1
+
+
+def bureau_report(sim: Simulation, i: int) -> dict:
+    """The newest bureau report of client i, with the bureau's Spanish field names."""
+    rejected = bool(sim.b_rejected[i])
+    report: dict[str, object] = {
+        "fecha_consulta": _iso(int(sim.b_day[i])).isoformat(),
+        "estado_solicitud": "rechazado" if rejected else "aprobado",
+        "motivo_rechazo": REJECTION_REASONS[int(sim.b_reason[i])] if rejected else None,
+        "puntaje_credito": None if np.isnan(sim.b_score[i]) else int(sim.b_score[i]),
+        "defaults_bureau": int(sim.b_defaults[i]),
+        "deuda_total_externa": None if np.isnan(sim.b_debt[i]) else int(sim.b_debt[i]),
+        "creditos_activos": None if sim.b_credits[i] < 0 else int(sim.b_credits[i]),
+    }
+    if sim.b_defaults_missing[i]:
+        del report["defaults_bureau"]  # the bureau omits a zero now and then; the contract reads it as 0
+    return report
+
+
+def _outage_day(sim: Simulation, table: str) -> int:
+    """A day without a real export of `table` (an outage), or the day before the first export."""
+    cal = sim.cal
+    all_days = np.arange(cal.first_export, cal.last_export + 1)
+    missing = np.setdiff1d(all_days, cal.export_days[table])
+    return int(missing[0]) if len(missing) else cal.first_export - 1
+
+
+def _csv_body(data: pa.Table, table: str) -> bytes:
+    """Rows without header. Clients carry free-text names (with commas), so strings are quoted there."""
+    buf = io.BytesIO()
+    quoting = "needed" if table == "clients" else "none"
+    pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style=quoting))
+    return buf.getvalue()
+
+
+def _iso(day: int):
+    from ingest.demo.calendar import to_date
+
+    return to_date(day)
+
+
+__all__ = ["NEVER", "LandingWriter", "bureau_report"]
