@@ -57,7 +57,7 @@ def demo_data(
     ] = False,
 ) -> None:
     """Write a deterministic demo export (landing layout of the data contract) and its ground truth."""
-    from ingest.demo_data import generate_demo_data
+    from ingest.demo_data import LandingNotEmptyError, generate_demo_data
 
     settings = get_settings(landing=landing, truth=truth)
     if skip_if_present and settings.landing.exists() and any(settings.landing.rglob("*.csv")):
@@ -69,17 +69,20 @@ def demo_data(
         raise fail(
             f"--end-date {end_date!r} is not a date", "give it as YYYY-MM-DD, e.g. --end-date 2026-06-30"
         ) from None
-    with console.status("generating demo data"):
-        summary = generate_demo_data(
-            landing=settings.landing,
-            truth=settings.truth_dir,
-            clients=clients,
-            months=months,
-            end_date=end,
-            seed=seed,
-            dirty_rate=dirty_rate,
-            shift_months=shift_months,
-        )
+    try:
+        with console.status("generating demo data"):
+            summary = generate_demo_data(
+                landing=settings.landing,
+                truth=settings.truth_dir,
+                clients=clients,
+                months=months,
+                end_date=end,
+                seed=seed,
+                dirty_rate=dirty_rate,
+                shift_months=shift_months,
+            )
+    except LandingNotEmptyError as exc:
+        raise fail(str(exc), "delete the folder, pass another --landing, or add --skip-if-present") from None
     console.print(f"wrote demo export to {settings.landing} and ground truth to {settings.truth_dir}")
     console.print_json(json.dumps(summary, default=str))
 

@@ -297,40 +297,33 @@ class LandingWriter:
             (self.landing / spec.folder).mkdir(parents=True, exist_ok=True)
         jobs = [(t, int(d)) for t, days in self.sim.cal.export_days.items() for d in days]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda job: (job[0], *self.write_day(*job)), jobs))
-        for table, rows, size, kinds in results:
+            results = list(pool.map(lambda job: (*job, *self.write_day(*job)), jobs))
+        if self.dirty_rate > 0:
+            results = self._cover_every_kind(results)
+        for table, _, rows, size, kinds in results:
             self.stats.files[table] += 1
             self.stats.rows[table] += rows
             self.stats.bytes += size
             self.stats.dirty_rows.update(kinds)
-        if self.dirty_rate > 0:
-            self._cover_every_kind(jobs, results)
         self.write_hcpn()
         if self.dirty_rate > 0:
             self.write_bad_files()
         return self.stats
 
-    def _cover_every_kind(self, jobs: list[tuple[str, int]], results: list[tuple]) -> None:
-        """Rewrite each table's biggest file with one dirty row of every kind its rules allow, when the
-        random draw missed a kind (small landings), so that a dirty landing always holds all of them."""
+    def _cover_every_kind(self, results: list[tuple]) -> list[tuple]:
+        """Rewrite a table's biggest file with one dirty row of every kind its rules allow when the random
+        draw missed a kind (small landings), so that a dirty landing always holds all of them."""
+        results = list(results)
         for spec in contract.CSV_TABLES:
-            sizes = [
-                (r[1], -job[1], job[1], r)
-                for job, r in zip(jobs, results, strict=True)
-                if job[0] == spec.name
-            ]
-            if not sizes:
+            mine = [i for i, r in enumerate(results) if r[0] == spec.name]
+            seen = {key.split(".", 1)[1] for i in mine for key in results[i][4]}
+            if not mine or set(dirty.applicable_kinds(spec)) <= seen:
                 continue
-            seen = {k for (tbl, *_), r in zip(jobs, results, strict=True) if tbl == spec.name for k in r[3]}
-            if set(dirty.applicable_kinds(spec)) <= seen:
-                continue
-            rows, _, day, old = max(sizes)
-            if rows == 0:
-                continue
-            _, _, size, kinds = (spec.name, *self.write_day(spec.name, day, force=True))
-            self.stats.bytes += size - old[2]
-            self.stats.dirty_rows.subtract(old[3])
-            self.stats.dirty_rows.update(kinds)
+            biggest = max(mine, key=lambda i: (results[i][2], -results[i][1]))
+            table, day, rows, _, _ = results[biggest]
+            if rows:
+                results[biggest] = (table, day, *self.write_day(table, day, force=True))
+        return results
 
     def write_hcpn(self) -> None:
         sim = self.sim

@@ -607,3 +607,10 @@ def test_cli_demo_data(tmp_path):
         app, ["demo-data", "--clients", "30", "--months", "2", "--landing", str(tmp_path / "l")]
     )
     assert again.exit_code != 0 and "not empty" in str(again.output) + str(again.exception)
+
+
+def test_a_tiny_dirty_rate_still_brings_every_kind(tmp_path):
+    summary = generate_demo_data(tmp_path / "landing", tmp_path / "truth", 40, 2, END, 3, 0.0002, 0)
+    for spec in contract.CSV_TABLES:
+        assert set(summary["dirty_rows_by_table"][spec.name]) == set(applicable_kinds(spec)), spec.name
+    assert set(summary["dirty_files"]) == {"wrong_header", "not_csv", "invalid_json"}
