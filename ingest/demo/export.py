@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import pyarrow.csv as pacsv
 
 from ingest import contract
 from ingest.demo import dirty
-from ingest.demo.calendar import NEVER
+from ingest.demo.calendar import to_date
 from ingest.demo.model import INDUSTRIES, PAYMENT_METHODS, REJECTION_REASONS, Simulation
 from ingest.demo.names import company_names, tax_ids
 
@@ -401,10 +402,5 @@ def _csv_body(data: pa.Table, table: str) -> bytes:
     return buf.getvalue()
 
 
-def _iso(day: int):
-    from ingest.demo.calendar import to_date
-
+def _iso(day: int) -> date:
     return to_date(day)
-
-
-__all__ = ["NEVER", "LandingWriter", "bureau_report"]

@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.polynomial.hermite_e import hermegauss
 
-from ingest.demo.calendar import NEVER
 from ingest.demo.model import Simulation
 
 HORIZON = 60
@@ -234,6 +233,3 @@ def write_truth(sim: Simulation, truth: Path) -> dict[str, int]:
 def event_counts(sim: Simulation) -> dict[str, int]:
     kinds = default_events(sim)["kind"]
     return {name: int((kinds == i).sum()) for i, name in enumerate(EVENT_KINDS)}
-
-
-__all__ = ["NEVER", "admin_delay_cdf", "client_month_pd", "default_events", "event_counts", "write_truth"]
