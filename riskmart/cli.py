@@ -305,15 +305,51 @@ def run(
     warehouse: WarehouseOpt = None,
     as_of: Annotated[str | None, typer.Option(help="Run the cycle as of this date (YYYY-MM-DD).")] = None,
 ) -> None:
-    """The daily cycle: ingest the new landing files, then dbt build."""
-    from riskmart.pipeline import run_daily_cycle
+    """The daily cycle: ingest → dbt build (features) → train when due → score → dbt build (scores) → publish."""
+    from riskmart.dbt import DbtError
+    from riskmart.pipeline import CycleError, run_daily_cycle
 
     settings = get_settings(landing=landing, warehouse=warehouse)
     try:
         cutoff = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
-    run_daily_cycle(settings, as_of=cutoff, console=console)
+    try:
+        run_daily_cycle(settings, as_of=cutoff, console=console)
+    except DbtError as exc:
+        raise fail(
+            str(exc), "read the failing model or test above; `riskmart build --select <name>` reruns it"
+        ) from None
+    except CycleError as exc:
+        raise fail(str(exc), exc.hint) from None
+
+
+@app.command("backfill")
+def backfill_days(
+    start: Annotated[str, typer.Option("--from", help="First as-of date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last as-of date (YYYY-MM-DD), inclusive.")],
+    landing: LandingOpt = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Run the daily cycle for every day from --from to --to, in order."""
+    from riskmart.dbt import DbtError
+    from riskmart.pipeline import CycleError, backfill
+
+    settings = get_settings(landing=landing, warehouse=warehouse)
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        raise fail(f"--from {start!r} or --to {end!r} is not a date", "give both as YYYY-MM-DD") from None
+    if last < first:
+        raise fail(f"--to {last} is before --from {first}", "swap them")
+    try:
+        backfill(settings, start=first, end=last, console=console)
+    except DbtError as exc:
+        raise fail(
+            str(exc), "fix the failing model or test, then rerun the same backfill: done days redo the same"
+        ) from None
+    except CycleError as exc:
+        raise fail(str(exc), exc.hint) from None
 
 
 @app.command("serve")

@@ -3,37 +3,173 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
+import duckdb
 from rich.console import Console
+from rich.table import Table
 
 from riskmart.settings import Settings
 
+# dbt selectors of the two builds around the ML step.
+SCORING_SELECTOR = "path:models/marts/scoring"
 
-def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console) -> dict:
-    """Ingest the landing files exported on or before `as_of`, then build the dbt models."""
+
+class CycleError(RuntimeError):
+    """The cycle cannot go on; `hint` says what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class CycleSummary:
+    as_of: date | None = None
+    files: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    files_rejected: int = 0
+    trained: str | None = None  # version trained in this run
+    promoted: bool = False
+    model_version: str | None = None
+    model_metrics: dict = field(default_factory=dict)
+    clients_scored: int = 0
+    risk_levels: dict[str, int] = field(default_factory=dict)
+    published: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _step(name: str, summary: CycleSummary, console: Console) -> Iterator[None]:
+    started = time.perf_counter()
+    with console.status(f"[bold]{name}[/]"):
+        yield
+    summary.seconds[name] = round(time.perf_counter() - started, 2)
+    console.print(f"[green]✓[/] {name} ({summary.seconds[name]:.1f} s)")
+
+
+def latest_export_date(settings: Settings) -> date | None:
+    """The newest export date loaded into raw.clients: the default as-of date of a run."""
+    if not settings.warehouse.exists():
+        return None
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'clients'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        return con.execute("select max(_export_date) from raw.clients").fetchone()[0]
+
+
+def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console) -> CycleSummary:
+    """ingest → dbt build (features) → train if due → score → dbt build (scores) → publish → summary."""
     from ingest.loader import ingest_landing
-
+    from ml.dataset import NotEnoughHistoryError
+    from ml.registry import champion_info
+    from ml.score import score_date
+    from ml.train import needs_training, train_model
     from riskmart.dbt import run_dbt
+    from riskmart.publish import publish_scored_snapshot
 
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    with console.status("ingest"):
+    summary = CycleSummary()
+    with _step("ingest", summary, console):
         result = ingest_landing(settings.landing, settings.warehouse, as_of=as_of)
-    timings["ingest"] = time.perf_counter() - started
+    summary.files = len(result.files)
+    summary.rows_loaded = sum(f["rows_loaded"] for f in result.files)
+    summary.rows_rejected = sum(f["rows_rejected"] for f in result.files)
+    summary.files_rejected = sum(f["status"] == "rejected" for f in result.files)
 
-    started = time.perf_counter()
-    dbt_vars = {"as_of_date": as_of.isoformat()} if as_of else None
-    with console.status("dbt build"):
-        run_dbt(settings, ["build"], dbt_vars=dbt_vars)
-    timings["dbt_build"] = time.perf_counter() - started
+    summary.as_of = as_of or latest_export_date(settings)
+    if summary.as_of is None:
+        raise CycleError(
+            f"nothing was loaded from {settings.landing}: there is no export to score",
+            "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
+        )
+    dbt_vars = {"as_of_date": summary.as_of.isoformat()}
 
-    summary = {
-        "files": len(result.files),
-        "rows_loaded": sum(f["rows_loaded"] for f in result.files),
-        "rows_rejected": sum(f["rows_rejected"] for f in result.files),
-        "files_rejected": sum(f["status"] == "rejected" for f in result.files),
-        "seconds": {k: round(v, 2) for k, v in timings.items()},
-    }
-    console.print(summary)
+    with _step("dbt build: features", summary, console):
+        run_dbt(settings, ["build", "--exclude", SCORING_SELECTOR], dbt_vars=dbt_vars)
+
+    if needs_training(settings, summary.as_of):
+        try:
+            with _step("train", summary, console):
+                trained = train_model(settings, as_of=summary.as_of)
+        except NotEnoughHistoryError as exc:
+            # Too little matured history is a normal state for a young lender: the rules score alone.
+            console.print(f"[yellow]no model trained:[/] {exc}")
+        else:
+            summary.trained = trained.model_version
+            summary.promoted = trained.promoted
+
+    champion = champion_info(settings)
+    if champion is not None:
+        with _step("score", summary, console):
+            scored = score_date(settings, summary.as_of)
+        summary.clients_scored = scored.clients_scored
+        summary.model_version = champion["model_version"]
+        summary.model_metrics = champion.get("metrics", {})
+
+    with _step("dbt build: scores", summary, console):
+        run_dbt(settings, ["build", "--select", SCORING_SELECTOR], dbt_vars=dbt_vars)
+
+    with _step("publish", summary, console):
+        published = publish_scored_snapshot(settings.warehouse, settings.publish_path, champion)
+    summary.published = str(published.path)
+    summary.risk_levels = _risk_levels(settings, summary.as_of)
+    if champion is None:
+        summary.clients_scored = sum(summary.risk_levels.values())
+    _print_summary(summary, console)
     return summary
+
+
+def backfill(
+    settings: Settings,
+    *,
+    start: date,
+    end: date,
+    console: Console,
+    on_day: Callable[[date], None] | None = None,
+) -> list[CycleSummary]:
+    """Run the daily cycle for every day from start to end, in order."""
+    summaries = []
+    day = start
+    while day <= end:
+        console.rule(f"as of {day}")
+        summaries.append(run_daily_cycle(settings, as_of=day, console=console))
+        if on_day:
+            on_day(day)
+        day += timedelta(days=1)
+    return summaries
+
+
+def _risk_levels(settings: Settings, as_of: date) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select risk_level, count(*) from marts.fct_client_scores where score_date = ? group by 1 order by 1",
+            [as_of],
+        ).fetchall()
+    return {level: n for level, n in rows}
+
+
+def _print_summary(summary: CycleSummary, console: Console) -> None:
+    table = Table(title=f"riskmart run as of {summary.as_of}", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("files loaded", str(summary.files))
+    table.add_row("rows loaded / rejected", f"{summary.rows_loaded} / {summary.rows_rejected}")
+    table.add_row("files rejected", str(summary.files_rejected))
+    if summary.trained:
+        table.add_row("trained", f"{summary.trained} ({'champion' if summary.promoted else 'challenger'})")
+    table.add_row("model", summary.model_version or "none yet: rule score only")
+    for name in ("auc", "gini", "ks", "brier", "ece"):
+        if name in summary.model_metrics:
+            table.add_row(f"test {name}", f"{summary.model_metrics[name]:.4f}")
+    table.add_row("clients scored", str(summary.clients_scored))
+    table.add_row("risk levels", ", ".join(f"{k} {v}" for k, v in summary.risk_levels.items()))
+    table.add_row("published", summary.published or "-")
+    table.add_row("seconds", ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
+    console.print(table)
