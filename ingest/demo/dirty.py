@@ -77,15 +77,22 @@ def dirty_rows(
     if not kinds:
         return [], Counter()
     src = rng.integers(0, data.num_rows, len(kinds))
+    # a duplicate is a pair of extra rows sharing a made-up key, so that no clean row is caught in it
+    twins = [i for i, k in enumerate(kinds) if k.startswith("duplicate_")]
+    kinds += [kinds[i] for i in twins]
+    src = np.concatenate([src, src[twins]]).astype(np.int64)
     picked = data.take(pa.array(src))
     cols = {name: pc.cast(picked.column(name), pa.string()).to_pylist() for name in spec.column_names}
     file_date = to_date(file_day)
     for r, kind in enumerate(kinds):
-        if not kind.startswith("duplicate_"):
-            # a copy keeps the file's unique keys unique, so only its own rule is broken
-            for key in spec.unique_within_file:
-                cols[key][r] = f"CL-X{file_day % 10_000:04d}{r:05d}"
-        _corrupt(spec, cols, r, kind, file_date, rng)
+        # copies never reuse a clean row's unique key: only their own rule is broken
+        for key in spec.unique_within_file:
+            cols[key][r] = f"CL-X{file_day % 10_000:04d}{r:05d}"
+        if r < len(kinds) - len(twins):
+            _corrupt(spec, cols, r, kind, file_date, rng)
+    for j, i in enumerate(twins):
+        for key in spec.unique_within_file:
+            cols[key][len(kinds) - len(twins) + j] = cols[key][i]
     table = pa.table({name: pa.array(cols[name], pa.string()) for name in spec.column_names})
     buf = io.BytesIO()
     quoting = "needed" if spec.name == "clients" else "none"
@@ -119,7 +126,7 @@ def _corrupt(spec: TableSpec, cols: dict[str, list], r: int, kind: str, file_dat
         name = pick([c.name for c in columns if c.not_after_file_date])
         cols[name][r] = (file_date + timedelta(days=int(rng.integers(1, 6)))).isoformat()
     elif kind.startswith("duplicate_"):
-        # same key, different content: which of the two rows is right cannot be told
+        # same key as its twin, different content: which of the two is right cannot be told
         other = next(c.name for c in columns if c.type == FLOAT and c.name not in spec.unique_within_file)
         cols[other][r] = str(int(float(cols[other][r] or 0)) + 1000 + int(rng.integers(0, 9000)))
     elif kind == "unknown_client":
