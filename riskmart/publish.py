@@ -47,7 +47,8 @@ def current_snapshot(publish_dir: Path) -> Path | None:
 def publish_scored_snapshot(warehouse: Path, publish_dir: Path, model_card: dict | None) -> PublishResult:
     """Copy the scored mart to a new parquet file, then swap CURRENT to it."""
     publish_dir.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    # Same configuration as dbt-duckdb, which may still hold the file open in this process.
+    with duckdb.connect(str(warehouse)) as con:
         rows, dates, latest = con.execute(
             f"select count(*), count(distinct score_date), max(score_date) from {SCORED_MART}"  # noqa: S608
         ).fetchone()
