@@ -523,9 +523,9 @@ def test_pd_matches_a_monte_carlo_of_the_model(big_truth):
     t = int(cal.month_ends_in_period()[-4])
     at_t = rows["day"] == t
     clients, pd = rows["client"][at_t], rows["pd"][at_t]
-    pick = rng.choice(len(clients), 400, replace=False)
+    pick = rng.choice(len(clients), 300, replace=False)
     clients, pd = clients[pick], pd[pick]
-    paths = 4000
+    paths = 2500
     m = int(cal.month_of(t))
     z = np.repeat(sim.z[clients, m][:, None], paths, axis=1)
     mu = sim.mu[clients][:, None]
