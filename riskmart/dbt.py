@@ -27,6 +27,17 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command, so that the ML
+    layer, the publisher or another process can open the file afterwards."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
 def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = None) -> object:
     """Invoke `dbt <args>` on riskmart's project and profile; raise DbtError when it fails.
 
@@ -50,7 +61,10 @@ def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = 
 
         full_args += ["--vars", json.dumps(dbt_vars)]
     with _environment(settings.dbt_env()):
-        outcome = dbtRunner().invoke(full_args)
+        try:
+            outcome = dbtRunner().invoke(full_args)
+        finally:
+            release_warehouse()
     if outcome.exception is not None:
         raise DbtError(f"dbt {' '.join(args)} could not run: {outcome.exception}") from outcome.exception
     if not outcome.success:
