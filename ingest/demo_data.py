@@ -42,6 +42,8 @@ def generate_demo_data(
         raise ValueError(f"need at least one client and one month (got clients={clients}, months={months})")
     if not 0 <= dirty_rate <= 0.5:
         raise ValueError(f"dirty_rate must be between 0 and 0.5 (got {dirty_rate})")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0 (got {seed})")
     if shift_months < 0:
         raise ValueError(f"shift_months must be >= 0 (got {shift_months})")
     landing, truth = Path(landing), Path(truth)

@@ -146,6 +146,7 @@ class LandingWriter:
         self.industry = codes(tuple(x[0] for x in INDUSTRIES), sim.industry)
         self.created = timestamps(np.arange(sim.n), sim.reg)
         self.plan_by_update = np.argsort(sim.pl_update, kind="stable")
+        _ = sim.client_ids, sim.invoice_ids  # built once here, not raced for by the writer threads
         self.builders = {
             "clients": self.clients,
             "payments": self.payments,
