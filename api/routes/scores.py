@@ -6,14 +6,17 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from api.deps import AccessDep
+from api.deps import access_of
 from api.errors import ApiError, responses
 from api.schemas import (
     CLIENT_ID_MAX_LENGTH,
     CLIENT_ID_PATTERN,
     MAX_PAGE_SIZE,
+    ClientId,
     ClientScore,
     ClientScoreHistory,
     IsoDate,
@@ -53,19 +56,53 @@ def decode_cursor(cursor: str) -> str:
         ) from exc
 
 
+# The hottest route reads its two parameters itself, validated by the same pydantic types and reported
+# the same way (422, same details) as FastAPI would: FastAPI's per-request parameter machinery costs
+# ~20 us, a sixth of the whole request. OpenAPI documents them from the same types.
+_CLIENT_ID = TypeAdapter(ClientId)
+_SCORE_DATE = TypeAdapter(IsoDate)
+CLIENT_ID_DOC = "The lender's client id, an opaque string (URL-encode it)."
+SCORE_DATE_DOC = "Score date, YYYY-MM-DD; default the client's latest."
+
+
+def _validated(adapter: TypeAdapter, value: object, loc: tuple[str, str]) -> object:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": loc + tuple(e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+
+
 @router.get(
     "/clients/{client_id}/score",
     response_model=ClientScore,
     responses=responses(401, 403, 404, 422, 503),
     summary="A client's latest score, or its score on a date",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "client_id",
+                "in": "path",
+                "required": True,
+                "description": CLIENT_ID_DOC,
+                "schema": _CLIENT_ID.json_schema(),
+            },
+            {
+                "name": "date",
+                "in": "query",
+                "required": False,
+                "description": SCORE_DATE_DOC,
+                "schema": _SCORE_DATE.json_schema(),
+            },
+        ]
+    },
 )
-async def client_score(
-    client_id: ClientIdPath,
-    access: AccessDep,
-    score_date: Annotated[
-        IsoDate | None, Query(alias="date", description="YYYY-MM-DD; default latest.")
-    ] = None,
-):
+async def client_score(request: Request):
+    client_id = _validated(_CLIENT_ID, request.path_params["client_id"], ("path", "client_id"))
+    raw_date = request.query_params.get("date")
+    score_date = None if raw_date is None else _validated(_SCORE_DATE, raw_date, ("query", "date"))
+    access = access_of(request)
     found = 0
     try:
         row = access.repository.score(client_id, score_date)
@@ -83,12 +120,13 @@ async def client_score(
 )
 async def client_score_history(
     client_id: ClientIdPath,
-    access: AccessDep,
+    request: Request,
     date_from: Annotated[IsoDate | None, Query(alias="from", description="Earliest score date.")] = None,
     date_to: Annotated[IsoDate | None, Query(alias="to", description="Latest score date.")] = None,
 ):
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ApiError(422, "invalid_range", f"from ({date_from}) is after to ({date_to})")
+    access = access_of(request)
     found = 0
     try:
         rows = access.repository.history(client_id, date_from, date_to)
@@ -113,19 +151,20 @@ async def client_score_history(
     summary="Scores of up to 1,000 clients in one call",
 )
 async def lookup_scores(
-    request: Annotated[LookupRequest, Body()],
-    access: AccessDep,
+    body: Annotated[LookupRequest, Body()],
+    request: Request,
 ):
+    access = access_of(request)
     found = 0
     try:
-        result = access.repository.lookup(request.client_ids, request.score_date)
+        result = access.repository.lookup(body.client_ids, body.score_date)
         found = len(result.scores)
     finally:
         access.audit.record(
-            access.caller, "lookup", list(dict.fromkeys(request.client_ids)), request.score_date, found
+            access.caller, "lookup", list(dict.fromkeys(body.client_ids)), body.score_date, found
         )
     return {
-        "score_date": request.score_date,
+        "score_date": body.score_date,
         "scores": result.scores,
         "unknown_client_ids": result.unknown_client_ids,
         "no_score_on_date": result.no_score_on_date,
@@ -139,7 +178,7 @@ async def lookup_scores(
     summary="A page of one day's scores, in client_id order (keyset pagination)",
 )
 async def score_page(
-    access: AccessDep,
+    request: Request,
     score_date: Annotated[
         IsoDate | None, Query(alias="date", description="YYYY-MM-DD; default latest.")
     ] = None,
@@ -155,6 +194,7 @@ async def score_page(
     ] = None,
 ):
     after = None if cursor is None else decode_cursor(cursor)
+    access = access_of(request)
     page = None
     try:
         page = access.repository.page(score_date, risk_level, band, after, limit)

@@ -40,6 +40,14 @@ def test_every_protected_route_needs_a_valid_unrevoked_key(server, method: str, 
             assert response.headers["www-authenticate"] == "ApiKey"
 
 
+def test_without_a_key_nothing_else_is_revealed(server) -> None:
+    # Authentication comes first: no hint whether a path or a parameter would have been valid.
+    with server.client(key=None) as client:
+        for path in ("/v1/no/such/route", "/v1/clients/CLI-000/score?date=not-a-date", "/metrics"):
+            assert client.get(path).status_code == 401, path
+        assert client.post("/v1/scores/lookup", content=b"not json").status_code == 401
+
+
 def test_plain_and_hashed_keys_are_accepted(server) -> None:
     for key in (KEY, HASHED_KEY):
         with server.client(key) as client:
