@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,6 +116,13 @@ class DailyState:
             | (np.diff(self.limit, axis=1) != 0)
             | (np.diff(self.status, axis=1) != 0)
         )
+        # a snapshot row is one of a few versions per client: a new one on every change day
+        versions = changed.copy()
+        versions[:, 0] = True
+        offsets = np.concatenate([[0], np.cumsum(versions.sum(axis=1))[:-1]]).astype(np.int32)
+        self.version = np.cumsum(versions, axis=1, dtype=np.int32) - 1 + offsets[:, None]
+        self.version_client, self.version_day = np.nonzero(versions)  # row-major: in version order
+        del versions
         idx = np.where(changed, np.arange(d, dtype=np.int32)[None, :], -1)
         last = np.maximum.accumulate(idx, axis=1)
         base = np.where(sim.static > 0, sim.static_day, sim.reg)
@@ -147,6 +155,9 @@ class LandingWriter:
         self.created = timestamps(np.arange(sim.n), sim.reg)
         self.plan_by_update = np.argsort(sim.pl_update, kind="stable")
         _ = sim.client_ids, sim.invoice_ids  # built once here, not raced for by the writer threads
+        self.lock = threading.Lock()
+        self.closed_months: dict[int, tuple[int, bytes]] = {}
+        self.client_lines: list[bytes] = []
         self.builders = {
             "clients": self.clients,
             "payments": self.payments,
@@ -158,9 +169,12 @@ class LandingWriter:
     # tables ---------------------------------------------------------------------------------------------
 
     def clients(self, d: int) -> pa.Table:
+        idx = np.nonzero(self.sim.reg <= d)[0]
+        return self._client_rows(idx, np.full(len(idx), d - self.sim.cal.sim_start))
+
+    def _client_rows(self, idx: np.ndarray, di: np.ndarray) -> pa.Table:
+        """Clients `idx` as they stood at the end of day index `di` (days since the simulation start)."""
         sim, st = self.sim, self.state
-        di = d - sim.cal.sim_start
-        idx = np.nonzero(sim.reg <= d)[0]
         take = pa.array(idx)
         return pa.table(
             {
@@ -176,6 +190,20 @@ class LandingWriter:
                 "updated_at": timestamps(idx, st.updated_day[idx, di]),
             }
         )
+
+    def _clients_body(self, d: int) -> tuple[int, bytes]:
+        """The snapshot of day d from the pre-formatted client versions (most rows repeat day to day)."""
+        idx = np.nonzero(self.sim.reg <= d)[0]
+        lines = self.client_lines
+        chosen = [lines[v] for v in self.state.version[idx, d - self.sim.cal.sim_start].tolist()]
+        return len(chosen), b"\n".join(chosen) + b"\n" if chosen else b""
+
+    def _format_client_versions(self) -> list[bytes]:
+        st, lines, step = self.state, [], 500_000
+        for lo in range(0, len(st.version_client), step):
+            rows = self._client_rows(st.version_client[lo : lo + step], st.version_day[lo : lo + step])
+            lines.extend(_csv_body(rows, "clients").split(b"\n")[:-1])
+        return lines
 
     def payments(self, d: int) -> pa.Table:
         sim = self.sim
@@ -216,38 +244,59 @@ class LandingWriter:
             }
         )
 
+    def _util_months(self, d: int) -> list[tuple[int, int]]:
+        """(month, as-of day) of the months in the utilization file of day d: started in [d - 59, d]."""
+        cal = self.sim.cal
+        m_now = int(cal.month_of(d))
+        return [
+            (m, min(d, int(cal.month_end(m))))
+            for m in (m_now - 2, m_now - 1, m_now)
+            if m >= 0 and d - 59 <= cal.month_start[m] <= d
+        ]
+
     def utilization(self, d: int) -> pa.Table:
+        return pa.concat_tables(
+            [self._util_rows(m, asof) for m, asof in self._util_months(d)] or [self._util_rows(0, -1)]
+        )
+
+    def _util_rows(self, m: int, asof: int) -> pa.Table:
+        """Month m's rows as known at the end of day `asof` (the month's last day once it is over)."""
         sim, st, cal = self.sim, self.state, self.sim.cal
         start = cal.sim_start
-        m_now = int(cal.month_of(d))
-        clients, months, asofs = [], [], []
-        for m in (m_now - 2, m_now - 1, m_now):
-            if m < 0 or not (d - 59 <= cal.month_start[m] <= d):
-                continue
-            asof = min(d, int(cal.month_end(m)))
-            idx = np.nonzero((sim.reg <= asof) & (st.util_first_month <= m) & (st.util_last_month >= m))[0]
-            clients.append(idx)
-            months.append(np.full(len(idx), m))
-            asofs.append(np.full(len(idx), asof))
-        idx = np.concatenate(clients) if clients else np.zeros(0, np.int64)
-        month = np.concatenate(months) if months else np.zeros(0, np.int64)
-        asof = np.concatenate(asofs) if asofs else np.zeros(0, np.int64)
-        month_start = cal.month_start[month]
+        idx = np.nonzero((sim.reg <= asof) & (st.util_first_month <= m) & (st.util_last_month >= m))[0]
+        month_start = int(cal.month_start[m])
         since = np.maximum(sim.reg[idx], month_start)  # a client registered mid-month averages from then
         before = np.where(since > start, st.cum[idx, np.maximum(since - start - 1, 0)], 0.0)
         avg = np.floor((st.cum[idx, asof - start] - before) / (asof - since + 1) + 1e-9).astype(np.int64)
         limit = st.limit[idx, asof - start]
         return pa.table(
             {
-                "id": month * sim.n + idx + 100_001,
+                "id": m * sim.n + idx + 100_001,
                 "client_id": sim.client_ids.take(pa.array(idx)),
-                "month": dates(month_start),
+                "month": dates(np.full(len(idx), month_start)),
                 "avg_outstanding": avg,
                 "max_outstanding": st.run_max[idx, asof - start],
                 "credit_limit": limit,
                 "utilization_pct": np.round(100.0 * avg / limit, 2),
             }
         )
+
+    def _util_body(self, d: int) -> tuple[int, bytes]:
+        """Closed months are final: formatted once and reused by the ~30 files that repeat them."""
+        rows, parts = 0, []
+        for m, asof in self._util_months(d):
+            if asof == int(self.sim.cal.month_end(m)):
+                with self.lock:
+                    if m not in self.closed_months:
+                        table = self._util_rows(m, asof)
+                        self.closed_months[m] = (table.num_rows, _csv_body(table, "utilization_monthly"))
+                    n, body = self.closed_months[m]
+            else:
+                table = self._util_rows(m, asof)
+                n, body = table.num_rows, _csv_body(table, "utilization_monthly")
+            rows += n
+            parts.append(body)
+        return rows, b"".join(parts)
 
     def plans(self, d: int) -> pa.Table:
         sim = self.sim
@@ -281,22 +330,29 @@ class LandingWriter:
 
     def write_day(self, table: str, d: int, force: bool = False) -> tuple[int, int, Counter]:
         spec = contract.CSV_TABLES_BY_NAME[table]
-        data = self.builders[table](d)
-        assert data.column_names == list(spec.column_names), (table, data.column_names)
-        body = _csv_body(data, table)
+        data = None
+        if table == "clients":
+            rows, body = self._clients_body(d)
+        elif table == "utilization_monthly":
+            rows, body = self._util_body(d)
+        else:
+            data = self.builders[table](d)
+            rows, body = data.num_rows, _csv_body(data, table)
         kinds: Counter = Counter()
-        if self.dirty_rate > 0 and data.num_rows:
+        if self.dirty_rate > 0 and rows:
+            data = data if data is not None else self.builders[table](d)
             rng = np.random.default_rng([self.sim.seed, 7919, contract.CSV_TABLES.index(spec), d])
             lines, kinds = dirty.dirty_rows(spec, data, d, rng, self.dirty_rate, force_all_kinds=force)
             body = dirty.splice(body, lines, rng)
         path = self.landing / spec.folder / spec.file_name(_iso(d))
         content = (",".join(spec.column_names) + "\n").encode() + body
         path.write_bytes(content)
-        return data.num_rows, len(content), kinds
+        return rows, len(content), kinds
 
     def write_all(self, workers: int = 2) -> ExportStats:
         for spec in contract.CSV_TABLES:
             (self.landing / spec.folder).mkdir(parents=True, exist_ok=True)
+        self.client_lines = self._format_client_versions()
         jobs = [(t, int(d)) for t, days in self.sim.cal.export_days.items() for d in days]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda job: (*job, *self.write_day(*job)), jobs))
