@@ -47,8 +47,14 @@ def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = 
 
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     project_dir = str(settings.dbt_project_dir)
+    # dbt's target/ and logs/ live beside the warehouse: runs on different warehouses never share them.
+    work_dir = settings.warehouse.resolve().parent / "dbt"
     full_args = [
         *args,
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
         "--project-dir",
         project_dir,
         "--profiles-dir",

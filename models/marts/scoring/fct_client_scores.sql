@@ -75,10 +75,10 @@ blended as (
     from features
     inner join {{ ref('fct_rule_scores') }} as rules
         on features.client_id = rules.client_id
-        and features.score_date = rules.feature_date
+            and features.score_date = rules.feature_date
     left join model_scores
         on features.client_id = model_scores.client_id
-        and features.score_date = model_scores.feature_date
+            and features.score_date = model_scores.feature_date
     left join {{ ref('ensemble_weights') }} as weights
         on features.segment = weights.segment
 
@@ -88,8 +88,10 @@ scored as (
 
     select
         blended.*,
-        {{ probability_to_score('blended.probability_of_default', 'scale.base_score', 'scale.base_good_bad_odds',
-            'scale.points_to_double_odds', 'scale.min_score', 'scale.max_score') }} as score,
+        {{ probability_to_score(
+            'blended.probability_of_default', 'scale.base_score', 'scale.base_good_bad_odds',
+            'scale.points_to_double_odds', 'scale.min_score', 'scale.max_score'
+        ) }} as score,
         {{ score_factor('scale.points_to_double_odds') }} as points_per_log_odds
     from blended
     cross join scale
@@ -102,25 +104,33 @@ policy_matches as (
     select
         scored.client_id,
         scored.score_date,
-        policy.risk_level,
-        policy.recommended_action,
+        policy_rows.risk_level,
+        policy_rows.recommended_action,
         row_number() over (
-            partition by scored.client_id, scored.score_date order by policy.priority
+            partition by scored.client_id, scored.score_date order by policy_rows.priority
         ) as match_rank
     from scored
-    inner join {{ ref('risk_policy') }} as policy
-        on scored.probability_of_default >= policy.min_probability
-        and (scored.probability_of_default < policy.max_probability or policy.max_probability >= 1)
-        and (policy.min_utilization_ratio is null
-            or coalesce(scored.utilization_ratio_now, 0) >= policy.min_utilization_ratio)
-        and (policy.max_utilization_ratio is null
-            or coalesce(scored.utilization_ratio_now, 0) < policy.max_utilization_ratio)
+    inner join {{ ref('risk_policy') }} as policy_rows
+        on scored.probability_of_default >= policy_rows.min_probability
+            and (
+                scored.probability_of_default < policy_rows.max_probability
+                or policy_rows.max_probability >= 1
+            )
+            and (
+                policy_rows.min_utilization_ratio is null
+                or coalesce(scored.utilization_ratio_now, 0) >= policy_rows.min_utilization_ratio
+            )
+            and (
+                policy_rows.max_utilization_ratio is null
+                or coalesce(scored.utilization_ratio_now, 0) < policy_rows.max_utilization_ratio
+            )
 
 ),
 
 policy as (
 
-    select * from policy_matches where match_rank = 1
+    select * from policy_matches
+    where match_rank = 1
 
 ),
 
@@ -130,11 +140,13 @@ model_reason_rows as (
     select
         model_reasons.client_id,
         model_reasons.feature_date as score_date,
-        model_reasons.rank as reason_rank,
+        model_reasons.rank as reason_rank,  -- noqa: RF04 (the ML layer names it so)
         coalesce(reason_words.reason, model_reasons.feature) as reason,
         model_reasons.feature_value as reason_value,
-        cast(round(model_reasons.contribution * {{ score_factor('scale.points_to_double_odds') }})
-            as {{ dbt.type_int() }}) as reason_points
+        cast(
+            round(model_reasons.contribution * {{ score_factor('scale.points_to_double_odds') }})
+            as {{ dbt.type_int() }}
+        ) as reason_points
     from model_reasons
     cross join scale
     left join {{ ref('feature_reasons') }} as reason_words
@@ -146,14 +158,14 @@ model_reason_rows as (
 rule_components as (
 
     {%- for component, feature in rule_score_components() %}
-    select
-        client_id,
-        feature_date as score_date,
-        '{{ component }}' as component,
-        {{ component }}_points as points
-    from {{ ref('fct_rule_scores') }}
-    where feature_date in (select score_date from score_dates)
-    {{ 'union all' if not loop.last }}
+        select
+            rule_scores.client_id,
+            rule_scores.feature_date as score_date,
+            '{{ component }}' as component,
+            rule_scores.{{ component }}_points as points
+        from {{ ref('fct_rule_scores') }} as rule_scores
+        where rule_scores.feature_date in (select score_dates.score_date from score_dates)
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 
 ),
@@ -165,7 +177,7 @@ rule_reason_rows as (
         rule_components.score_date,
         row_number() over (
             partition by rule_components.client_id, rule_components.score_date
-            order by rule_components.points desc, rule_components.component
+            order by rule_components.points desc, rule_components.component asc
         ) as reason_rank,
         component_words.description as reason,
         cast(null as {{ dbt.type_string() }}) as reason_value,
@@ -182,14 +194,14 @@ reasons as (
     select model_reason_rows.* from model_reason_rows
     inner join scored
         on model_reason_rows.client_id = scored.client_id
-        and model_reason_rows.score_date = scored.score_date
-        and scored.scored_by = 'model'
+            and model_reason_rows.score_date = scored.score_date
+            and scored.scored_by = 'model'
     union all
     select rule_reason_rows.* from rule_reason_rows
     inner join scored
         on rule_reason_rows.client_id = scored.client_id
-        and rule_reason_rows.score_date = scored.score_date
-        and scored.scored_by = 'rules'
+            and rule_reason_rows.score_date = scored.score_date
+            and scored.scored_by = 'rules'
     where rule_reason_rows.reason_rank <= 3
 
 ),
@@ -199,12 +211,12 @@ reasons_wide as (
     select
         client_id,
         score_date,
-        {%- for rank in [1, 2, 3] %}
+    {%- for rank in [1, 2, 3] %}
         max(case when reason_rank = {{ rank }} then reason end) as reason_{{ rank }},
         max(case when reason_rank = {{ rank }} then reason_value end) as reason_{{ rank }}_value,
         max(case when reason_rank = {{ rank }} then reason_points end) as reason_{{ rank }}_points
         {{- ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from reasons
     group by client_id, score_date
 
@@ -246,9 +258,9 @@ select
 from scored
 left join policy
     on scored.client_id = policy.client_id
-    and scored.score_date = policy.score_date
+        and scored.score_date = policy.score_date
 left join {{ ref('score_bands') }} as bands
     on scored.score between bands.min_score and bands.max_score
 left join reasons_wide
     on scored.client_id = reasons_wide.client_id
-    and scored.score_date = reasons_wide.score_date
+        and scored.score_date = reasons_wide.score_date
