@@ -10,22 +10,18 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-# Keys, label and label bookkeeping: never features.
-NON_FEATURE_COLUMNS = frozenset(
-    {
-        "client_id",
-        "feature_date",
-        "default_next_60d",
-        "label_matured",
-        "in_default_at_feature_date",
-        "default_event_date",
-        # Which spine a feature date came from (month end or daily): bookkeeping, not risk.
-        "is_month_end",
-        # The rule score is the baseline and is blended with the model in dbt; as a feature it would count twice.
-        "rule_score",
-        "rule_probability",
-    }
-)
+# Mart columns that are never features, and why.
+NON_FEATURE_COLUMNS: dict[str, str] = {
+    "client_id": "key",
+    "feature_date": "key",
+    "default_next_60d": "label",
+    "label_matured": "label bookkeeping",
+    "in_default_at_feature_date": "label bookkeeping: such rows are not trained on",
+    "default_event_date": "label bookkeeping",
+    "is_month_end": "which spine the date came from, not risk",
+    "rule_score": "the baseline, blended with the model in dbt: as a feature it would count twice",
+    "rule_probability": "the baseline, blended with the model in dbt: as a feature it would count twice",
+}
 # Any column named like a label is refused as a feature, so a new forward-looking column cannot leak in.
 LEAKAGE_MARKERS = ("default_next", "label_", "next_60d")
 # A text column with more levels than this is an identifier or free text, not a category.
@@ -117,7 +113,7 @@ def select_features(frame: pd.DataFrame) -> FeatureSet:
     for name in frame.columns:
         column = frame[name]
         if name in NON_FEATURE_COLUMNS:
-            excluded[name] = "key, label or baseline"
+            excluded[name] = NON_FEATURE_COLUMNS[name]
         elif any(marker in name for marker in LEAKAGE_MARKERS):
             excluded[name] = "named like a label: refused to avoid leakage"
         elif name.endswith("_hash"):

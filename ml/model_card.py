@@ -76,12 +76,13 @@ def render_model_card(card: dict) -> str:
             f"Champion {champion['model_version']} on the same test rows: AUC {_fmt(champion.get('auc'))}."
         )
     features = card["features"]
+    params = {k: v for k, v in card["params"].items() if k != "monotone_constraints"}
     lines += [
         "",
         "## Model",
-        f"XGBoost (`hist`), {card['best_iteration'] + 1} trees (early stopping on validation AUC), positive",
-        f"class weighted by {card['scale_pos_weight']:.2f} (non-defaults / defaults in training), then"
-        f" {card['calibration']} calibration on the validation dates. Parameters: `{card['params']}`.",
+        f"XGBoost (`hist`), {card['best_iteration'] + 1} trees (early stopping on validation AUC), defaults",
+        f"weighted by {params['scale_pos_weight']:.2f} (the square root of non-defaults / defaults in training),",
+        f"then {card['calibration']} calibration on the validation dates. Parameters: `{params}`.",
         "",
         f"### Features ({len(features['features'])})",
         "| feature | type | monotone |",

@@ -76,36 +76,43 @@ class TrainResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def booster_params(feature_set: FeatureSet, train_y: np.ndarray, extra: dict | None = None) -> dict:
+    """XGB_PARAMS plus what depends on the data: the monotone constraints and the class weight.
+
+    Defaults are weighted by sqrt(non-defaults / defaults): at a 1-4 % default rate the full ratio
+    (about 30) made validation AUC worse on demo data than the square root, which still keeps the rare
+    class from being ignored; calibration restores the probabilities either way."""
+    n_pos = float(np.sum(train_y))
+    return {
+        **XGB_PARAMS,
+        **(extra or {}),
+        "scale_pos_weight": float(np.sqrt((len(train_y) - n_pos) / n_pos)),
+        "monotone_constraints": "(" + ",".join(str(d) for d in feature_set.monotone_constraints) + ")",
+    }
+
+
 def fit_booster(
     train_x: pd.DataFrame,
     train_y: np.ndarray,
     valid_x: pd.DataFrame,
     valid_y: np.ndarray,
     feature_set: FeatureSet,
-    params: dict | None = None,
-) -> tuple[xgb.Booster, float]:
-    """XGBoost with the positive class up-weighted (the probabilities are recalibrated afterwards) and
-    early stopping on the validation dates; returns the booster cut at its best round, and the weight."""
-    n_pos = float(np.sum(train_y))
-    scale_pos_weight = (len(train_y) - n_pos) / n_pos
-    full_params = {
-        **XGB_PARAMS,
-        **(params or {}),
-        "scale_pos_weight": scale_pos_weight,
-        "monotone_constraints": "(" + ",".join(str(d) for d in feature_set.monotone_constraints) + ")",
-    }
+    extra_params: dict | None = None,
+) -> tuple[xgb.Booster, dict]:
+    """Train with early stopping on the validation dates; return the booster cut at its best round
+    (so the saved model, its margins and its contributions agree) and the parameters used."""
+    params = booster_params(feature_set, train_y, extra_params)
     dtrain = xgb.DMatrix(train_x, label=train_y, enable_categorical=True)
     dvalid = xgb.DMatrix(valid_x, label=valid_y, enable_categorical=True)
     booster = xgb.train(
-        full_params,
+        params,
         dtrain,
         num_boost_round=MAX_ROUNDS,
         evals=[(dvalid, "valid")],
         early_stopping_rounds=EARLY_STOPPING_ROUNDS,
         verbose_eval=False,
     )
-    # Keep exactly the trees in use, so the saved model, its margins and its contributions agree.
-    return booster[: booster.best_iteration + 1], scale_pos_weight
+    return booster[: booster.best_iteration + 1], params
 
 
 def margins(booster: xgb.Booster, matrix: pd.DataFrame) -> np.ndarray:
@@ -212,7 +219,7 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
 
     clock = time.perf_counter()
     runtime = {"nthread": settings.ml_threads} if settings.ml_threads > 0 else {}
-    booster, scale_pos_weight = fit_booster(train_x, y_train, valid_x, y_valid, feature_set, runtime)
+    booster, params = fit_booster(train_x, y_train, valid_x, y_valid, feature_set, runtime)
     seconds["fit"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -232,7 +239,7 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
     version = new_version(settings.registry_path, trained_at, sha256_bytes(model_bytes))
     windows = split.summary()
     metrics = {"model": model_metrics, "baseline": baseline, "truth": truth, "champion": champion}
-    params = {**XGB_PARAMS, "scale_pos_weight": round(scale_pos_weight, 4)}
+    params = {k: v for k, v in params.items() if k not in runtime}
     training = {
         "model_version": version,
         "trained_at": trained_at.isoformat(),
@@ -251,7 +258,6 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
             "metrics": metrics,
             "features": feature_set.to_json(),
             "promotion_reason": reason,
-            "scale_pos_weight": scale_pos_weight,
         }
     )
     folder = write_artifacts(
