@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.applicants import ApplicantScoringUnavailable
 from api.repository import NoScoreOnDate, SnapshotUnavailable, UnknownClient
 from api.schemas import MAX_LOOKUP_IDS, ErrorResponse
 
@@ -38,7 +39,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown client, or no score on the date asked for.",
         413: f"More than {MAX_LOOKUP_IDS} client ids, or a body over {MAX_BODY_BYTES} bytes.",
         422: "A malformed parameter or body (date not YYYY-MM-DD, bad client id, bad cursor).",
-        503: "No scored snapshot is loaded yet.",
+        503: "No scored snapshot is loaded yet (or, for applicants, the champion or a seed is unreadable).",
     }
     return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
 
@@ -73,6 +74,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             503, "snapshot_unavailable", f"no scored snapshot is loaded: {exc}", headers={"Retry-After": "5"}
         )
+
+    @app.exception_handler(ApplicantScoringUnavailable)
+    async def applicant_scoring_unavailable(_: Request, exc: ApplicantScoringUnavailable) -> JSONResponse:
+        return error_response(503, "applicant_scoring_unavailable", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.applicants import ApplicantScorer
 from api.audit import AuditLog
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.metrics = Metrics()
+    app.state.applicant_scorer = ApplicantScorer(settings.dbt_project_dir / "seeds", settings.registry_path)
     app.openapi = _openapi_with_api_key(app)
     install_error_handlers(app)
     app.include_router(scores.router)

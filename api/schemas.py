@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 MAX_LOOKUP_IDS = 1000
 MAX_PAGE_SIZE = 1000
@@ -95,6 +103,41 @@ class ClientScoreHistory(BaseModel):
     scores: list[ClientScore] = Field(description="Newest first.")
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class BureauReport(BaseModel):
+    """The applicant's credit-bureau report, with the bureau's field names (data contract, hcpn files)."""
+
+    fecha_consulta: IsoDate = Field(description="Date of the bureau query; on or before the application.")
+    estado_solicitud: Literal["aprobado", "rechazado"]
+    motivo_rechazo: str | None = Field(None, max_length=500)
+    puntaje_credito: float | None = Field(None, ge=0, le=1000, description="External credit score, 0-1000.")
+    defaults_bureau: int | None = Field(None, ge=0, le=10_000, description="Defaults with other lenders.")
+    deuda_total_externa: float | None = Field(None, ge=0, le=1e15, description="External debt, COP.")
+    creditos_activos: int | None = Field(None, ge=0, le=10_000, description="Active credits elsewhere.")
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ApplicantRequest(BaseModel):
+    """What the lender knows of a prospective client at application time (nothing is stored)."""
+
+    applicant_reference: ClientId | None = Field(
+        None, description="The caller's own reference (e.g. application number); echoed as client_id."
+    )
+    application_date: IsoDate = Field(description="The date the applicant is scored at.")
+    industry: Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    requested_credit_limit: float = Field(ge=0, le=1e15, description="Requested credit limit, COP.")
+    bureau_report: BureauReport | None = Field(None, description="Latest bureau report, if any.")
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _report_known_at_application(self) -> ApplicantRequest:
+        report = self.bureau_report
+        if report is not None and report.fecha_consulta > self.application_date:
+            raise ValueError("bureau_report.fecha_consulta is after application_date: it was not known yet")
+        return self
 
 
 class LookupRequest(BaseModel):

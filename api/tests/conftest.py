@@ -46,7 +46,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workdir: Path, publish_dir: Path, timeout: float = 30) -> Server:
+def start_server(
+    workdir: Path, publish_dir: Path, registry_dir: Path | None = None, timeout: float = 60
+) -> Server:
     port = _free_port()
     audit_log = workdir / "audit" / "api_audit.jsonl"
     log = workdir / f"server-{port}.log"
@@ -59,7 +61,7 @@ def start_server(workdir: Path, publish_dir: Path, timeout: float = 30) -> Serve
         "RISKMART_AUDIT_LOG": str(audit_log),
         "RISKMART_API_SNAPSHOT_POLL_SECONDS": "0.1",
         "RISKMART_WAREHOUSE": str(workdir / "no-warehouse" / "riskmart.duckdb"),
-        "RISKMART_REGISTRY_DIR": str(publish_dir.parent / "models"),
+        "RISKMART_REGISTRY_DIR": str(registry_dir or publish_dir.parent / "models"),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(

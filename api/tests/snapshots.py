@@ -8,7 +8,6 @@ the function to switch to it.
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from riskmart.publish import PublishResult, publish_scored_snapshot
@@ -130,23 +130,65 @@ def model_card(version: str = "20250601T020000Z-1a2b3c4d") -> dict:
     }
 
 
-def write_model_artifacts(registry_dir: Path, card: dict) -> Path:
-    """The registry files of the card's model that the API reads (ml/registry.py layout)."""
-    from ml.features import NUMERIC, Feature, FeatureSet, monotone_direction
+def write_model_artifacts(registry_dir: Path, card: dict, seed: int = 5) -> Path:
+    """A real, small champion for the card's version in the registry layout (ml.registry): XGBoost on the
+    applicant feature row's columns, trained on random rows, with a Platt calibrator."""
+    import xgboost as xgb
 
-    folder = registry_dir / card["model_version"]
-    folder.mkdir(parents=True, exist_ok=True)
-    features = FeatureSet(tuple(Feature(name, NUMERIC, monotone_direction(name)) for name in FEATURES))
-    (folder / "features.json").write_text(json.dumps(features.to_json()))
+    from api.applicants import NO_HISTORY_FEATURES
+    from ml.calibration import Calibrator
+    from ml.features import CATEGORICAL, NUMERIC, Feature, FeatureSet, build_matrix, monotone_direction
+    from ml.registry import sha256_bytes, write_artifacts
+
+    categorical = {
+        "industry": ("agriculture", "construction", "retail", "services"),
+        "segment": ("established", "new"),
+    }
+    numeric = [*NO_HISTORY_FEATURES, "tenure_months", "credit_limit", "outstanding", "utilization_ratio_now",
+               "has_bureau_report", "bureau_score", "bureau_defaults", "external_debt", "active_credits",
+               "bureau_rejected", "bureau_report_age_days"]  # fmt: skip
+    features = FeatureSet(
+        tuple(Feature(name, CATEGORICAL, 0, levels) for name, levels in categorical.items())
+        + tuple(Feature(name, NUMERIC, monotone_direction(name)) for name in numeric)
+    )
+    rng = np.random.default_rng(seed)
+    n = 600
+    frame = pd.DataFrame({name: rng.choice(levels, n) for name, levels in categorical.items()})
+    for name in numeric:
+        frame[name] = np.where(rng.random(n) < 0.2, np.nan, rng.gamma(2.0, 50.0, n))
+    frame["bureau_score"] = rng.uniform(300, 900, n)
+    logit = -3 + (700 - frame["bureau_score"]) / 120 + (frame["industry"] == "construction") * 0.8
+    label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    matrix = build_matrix(frame, features)
+    params = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "seed": seed,
+              "monotone_constraints": "(" + ",".join(str(m) for m in features.monotone_constraints) + ")"}  # fmt: skip
+    booster = xgb.train(params, xgb.DMatrix(matrix, label=label, enable_categorical=True), num_boost_round=20)
+    margin = booster.predict(xgb.DMatrix(matrix, enable_categorical=True), output_margin=True)
+    calibrator = Calibrator.fit("platt", margin, label)
+    model_bytes = bytes(booster.save_raw(raw_format="json"))
     split = {
         "train": {"start": "2024-06-30", "end": "2024-12-31", "dates": 185, "rows": 9000, "defaults": 410},
         "valid": {"start": "2025-01-01", "end": "2025-01-31", "dates": 31, "rows": 1500, "defaults": 70},
         "test": {"start": "2025-02-01", "end": "2025-03-31", "dates": 59, "rows": 2900, "defaults": 131},
     }
-    (folder / "training.json").write_text(
-        json.dumps({"model_version": card["model_version"], "split": split})
+    training = {
+        "model_version": card["model_version"],
+        "split": split,
+        "features_sha256": features.sha256(),
+        "model_sha256": sha256_bytes(model_bytes),
+    }
+    return write_artifacts(
+        registry_dir,
+        card["model_version"],
+        {
+            "model.json": model_bytes,
+            "calibrator.json": calibrator.to_json(),
+            "features.json": features.to_json(),
+            "training.json": training,
+            "metrics.json": {"model": card["metrics"]},
+            "model_card.md": f"# Model card: {card['model_version']} (test model)\n",
+        },
     )
-    return folder
 
 
 def build_published_snapshot(

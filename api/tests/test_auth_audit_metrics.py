@@ -18,6 +18,7 @@ PROTECTED = [
     ("GET", "/v1/clients/CLI-000/scores", None),
     ("POST", "/v1/scores/lookup", {"client_ids": ["CLI-000"]}),
     ("GET", "/v1/scores", None),
+    ("POST", "/v1/applicants/score", {}),
     ("GET", "/v1/model", None),
     ("GET", "/metrics", None),
 ]
