@@ -158,6 +158,7 @@ class LandingWriter:
         self.lock = threading.Lock()
         self.closed_months: dict[int, tuple[int, bytes]] = {}
         self.client_lines: list[bytes] = []
+        self.formatted: dict[str, tuple[bytes, np.ndarray]] = {}
         self.builders = {
             "clients": self.clients,
             "payments": self.payments,
@@ -196,26 +197,36 @@ class LandingWriter:
         idx = np.nonzero(self.sim.reg <= d)[0]
         lines = self.client_lines
         chosen = [lines[v] for v in self.state.version[idx, d - self.sim.cal.sim_start].tolist()]
-        return len(chosen), b"\n".join(chosen) + b"\n" if chosen else b""
+        return len(chosen), b"".join(chosen)
 
     def _format_client_versions(self) -> list[bytes]:
         st, lines, step = self.state, [], 500_000
         for lo in range(0, len(st.version_client), step):
             rows = self._client_rows(st.version_client[lo : lo + step], st.version_day[lo : lo + step])
-            lines.extend(_csv_body(rows, "clients").split(b"\n")[:-1])
+            lines.extend(_csv_body(rows, "clients").splitlines(keepends=True))
         return lines
 
+    def _format_all(self) -> None:
+        """Format every client version, payment and order once; files are then assembled from bytes."""
+        self.client_lines = self._format_client_versions()
+        for table, rows in (
+            ("payments", self._payment_rows(0, len(self.sim.p_id))),
+            ("orders", self._order_rows(0, len(self.sim.o_id))),
+        ):
+            body = _csv_body(rows, table)
+            ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n")) + 1
+            self.formatted[table] = (body, np.concatenate([[0], ends]))
+
     def payments(self, d: int) -> pa.Table:
-        sim = self.sim
-        lo, hi = np.searchsorted(sim.p_day, [d - 6, d + 1])
-        sl = slice(lo, hi)
-        inv = sim.p_order[sl]
-        client = sim.p_client[sl]
-        day = sim.p_day[sl]
+        return self._payment_rows(*np.searchsorted(self.sim.p_day, [d - 6, d + 1]))
+
+    def _payment_rows(self, lo: int, hi: int) -> pa.Table:
+        sim, sl = self.sim, slice(lo, hi)
+        inv, day = sim.p_order[sl], sim.p_day[sl]
         return pa.table(
             {
                 "payment_id": sim.p_id[sl],
-                "client_id": sim.client_ids.take(pa.array(client)),
+                "client_id": sim.client_ids.take(pa.array(sim.p_client[sl])),
                 "invoice_id": sim.invoice_ids.take(pa.array(inv)),
                 "payment_date": dates(day),
                 "due_date": dates(sim.o_due[inv]),
@@ -227,10 +238,10 @@ class LandingWriter:
         )
 
     def orders(self, d: int) -> pa.Table:
-        sim = self.sim
-        lo, hi = np.searchsorted(sim.o_day, [d - 6, d + 1])
-        sl = slice(lo, hi)
-        idx = np.arange(lo, hi)
+        return self._order_rows(*np.searchsorted(self.sim.o_day, [d - 6, d + 1]))
+
+    def _order_rows(self, lo: int, hi: int) -> pa.Table:
+        sim, sl = self.sim, slice(lo, hi)
         return pa.table(
             {
                 "order_id": sim.o_id[sl],
@@ -238,11 +249,20 @@ class LandingWriter:
                 "order_date": dates(sim.o_day[sl]),
                 "order_value": sim.o_value[sl],
                 "order_status": codes(ORDER_STATUS_BY_CODE, sim.o_status[sl]),
-                "invoice_id": sim.invoice_ids.take(pa.array(idx)),
+                "invoice_id": sim.invoice_ids.take(pa.array(np.arange(lo, hi))),
                 "due_date": dates(sim.o_due[sl]),
                 "created_at": timestamps(sim.o_id[sl], sim.o_day[sl]),
             }
         )
+
+    def _window_body(self, table: str, d: int) -> tuple[int, memoryview]:
+        """Payments and orders are sorted by date, so a 7-day window is one run of pre-formatted lines."""
+        days, (body, starts) = (
+            (self.sim.p_day if table == "payments" else self.sim.o_day),
+            self.formatted[table],
+        )
+        lo, hi = np.searchsorted(days, [d - 6, d + 1])
+        return int(hi - lo), memoryview(body)[starts[lo] : starts[hi]]
 
     def _util_months(self, d: int) -> list[tuple[int, int]]:
         """(month, as-of day) of the months in the utilization file of day d: started in [d - 59, d]."""
@@ -335,6 +355,8 @@ class LandingWriter:
             rows, body = self._clients_body(d)
         elif table == "utilization_monthly":
             rows, body = self._util_body(d)
+        elif table in self.formatted:
+            rows, body = self._window_body(table, d)
         else:
             data = self.builders[table](d)
             rows, body = data.num_rows, _csv_body(data, table)
@@ -343,16 +365,17 @@ class LandingWriter:
             data = data if data is not None else self.builders[table](d)
             rng = np.random.default_rng([self.sim.seed, 7919, contract.CSV_TABLES.index(spec), d])
             lines, kinds = dirty.dirty_rows(spec, data, d, rng, self.dirty_rate, force_all_kinds=force)
-            body = dirty.splice(body, lines, rng)
-        path = self.landing / spec.folder / spec.file_name(_iso(d))
-        content = (",".join(spec.column_names) + "\n").encode() + body
-        path.write_bytes(content)
-        return rows, len(content), kinds
+            body = dirty.splice(bytes(body), lines, rng)
+        header = (",".join(spec.column_names) + "\n").encode()
+        with open(self.landing / spec.folder / spec.file_name(_iso(d)), "wb") as fh:
+            fh.write(header)
+            fh.write(body)
+        return rows, len(header) + len(body), kinds
 
     def write_all(self, workers: int = 2) -> ExportStats:
         for spec in contract.CSV_TABLES:
             (self.landing / spec.folder).mkdir(parents=True, exist_ok=True)
-        self.client_lines = self._format_client_versions()
+        self._format_all()
         jobs = [(t, int(d)) for t, days in self.sim.cal.export_days.items() for d in days]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda job: (*job, *self.write_day(*job)), jobs))

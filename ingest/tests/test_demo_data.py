@@ -617,16 +617,18 @@ def test_a_tiny_dirty_rate_still_brings_every_kind(tmp_path):
 
 
 def test_reused_rows_are_byte_identical_to_formatting_each_file(tmp_path):
-    """Snapshots are assembled from pre-formatted client versions and closed utilization months."""
+    """Files are assembled from pre-formatted client versions, payments, orders and closed months."""
     from ingest.demo.export import LandingWriter, _csv_body
 
     sim = simulate(200, 3, END, seed=9, shift_months=1)
     writer = LandingWriter(sim, tmp_path, 0.0)
-    writer.client_lines = writer._format_client_versions()
+    writer._format_all()
     for d in sim.cal.export_days["clients"][::3].tolist():
-        assert writer._clients_body(d) == (
-            writer.clients(d).num_rows,
-            _csv_body(writer.clients(d), "clients"),
-        )
+        snapshot = writer.clients(d)
+        assert writer._clients_body(d) == (snapshot.num_rows, _csv_body(snapshot, "clients"))
         table = writer.utilization(d)
         assert writer._util_body(d) == (table.num_rows, _csv_body(table, "utilization_monthly"))
+        for name in ("payments", "orders"):
+            rows, body = writer._window_body(name, d)
+            table = writer.builders[name](d)
+            assert (rows, bytes(body)) == (table.num_rows, _csv_body(table, name))
