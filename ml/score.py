@@ -1,4 +1,7 @@
-"""Score every client at one feature date with the champion, with XGBoost's own per-feature contributions."""
+"""Score every client at one feature date with the champion, with XGBoost's own per-feature contributions.
+
+Clients already in default at the date are not scored: the model never saw such rows.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from ml.registry import RegisteredModel, champion_row, load_model
 from ml.warehouse import TableSpec, TableWrite, Warehouse, open_warehouse
 
 REASONS_PER_CLIENT = 3
+IN_DEFAULT = "in_default_at_feature_date"
 # Contributions are stored to 1e-6 log-odds: far below any difference a reader could act on.
 CONTRIBUTION_DECIMALS = 6
 
@@ -59,8 +63,9 @@ class ScoreResult:
     feature_date: date
     model_version: str
     clients_scored: int
+    clients_in_default: int
     reason_rows: int
-    mean_probability: float
+    mean_probability: float | None
     seconds: float
 
 
@@ -142,8 +147,8 @@ def values_as_text(column: pd.Series, positions: np.ndarray) -> np.ndarray:
 
 
 def score_date(settings, feature_date: date, *, warehouse: Warehouse | None = None) -> ScoreResult:
-    """Score every client of `marts.fct_client_features` at `feature_date` with the champion and replace
-    that date's rows of ml.ml_scores and ml.ml_score_reasons in one transaction."""
+    """Score every client of `marts.fct_client_features` at `feature_date` that is not in default, with
+    the champion, and replace that date's rows of ml.ml_scores and ml.ml_score_reasons in one transaction."""
     started = time.perf_counter()
     warehouse = warehouse or open_warehouse(settings.warehouse)
     row = champion_row(warehouse)
@@ -153,6 +158,10 @@ def score_date(settings, feature_date: date, *, warehouse: Warehouse | None = No
     frame = dataset.load_client_features(warehouse, feature_date)
     if frame.empty:
         raise ScoringError(f"{dataset.CLIENT_FEATURES} has no rows at feature date {feature_date}")
+    # Clients already in default are outside what the model learned (never trained or tested on).
+    in_default = frame[IN_DEFAULT].fillna(False).astype(bool) if IN_DEFAULT in frame else None
+    if in_default is not None:
+        frame = frame[~in_default.to_numpy()].reset_index(drop=True)
     duplicated = frame["client_id"].duplicated()
     if duplicated.any():
         raise ScoringError(
@@ -172,7 +181,8 @@ def score_date(settings, feature_date: date, *, warehouse: Warehouse | None = No
         feature_date=feature_date,
         model_version=model.version,
         clients_scored=len(scores),
+        clients_in_default=0 if in_default is None else int(in_default.sum()),
         reason_rows=len(reasons),
-        mean_probability=float(scores["model_probability"].mean()),
+        mean_probability=float(scores["model_probability"].mean()) if len(scores) else None,
         seconds=round(time.perf_counter() - started, 3),
     )

@@ -292,10 +292,11 @@ def score(
     if as_json:
         typer.echo(json.dumps(asdict(result), default=str, indent=1))
         return
+    mean = "n/a" if result.mean_probability is None else f"{result.mean_probability:.4f}"
     console.print(
         f"scored {result.clients_scored} clients at {result.feature_date} with model {result.model_version}"
-        f" (mean probability {result.mean_probability:.4f}, {result.reason_rows} reason rows,"
-        f" {result.seconds:.2f} s)"
+        f" (mean probability {mean}, {result.reason_rows} reason rows, {result.seconds:.2f} s);"
+        f" {result.clients_in_default} clients already in default left to the rules"
     )
 
 

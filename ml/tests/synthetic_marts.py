@@ -78,8 +78,16 @@ def make_client_features(
 def write_marts(path: Path, frame: pd.DataFrame, *, truth_dir: Path | None = None) -> None:
     """Create marts.ml_training_set, marts.fct_client_features and marts.fct_rule_scores from `frame`."""
     rng = np.random.default_rng(5)
-    features = frame.drop(columns=["pd_true", "default_next_60d"])
-    training = frame.drop(columns=["pd_true"]).assign(label_matured=True, in_default_at_feature_date=False)
+    # The feature mart also holds clients already in default; the training mart never does.
+    in_default = rng.random(len(frame)) < 0.05
+    features = frame.drop(columns=["pd_true", "default_next_60d"]).assign(
+        in_default_at_feature_date=in_default
+    )
+    training = (
+        frame[~in_default]
+        .drop(columns=["pd_true"])
+        .assign(label_matured=True, in_default_at_feature_date=False)
+    )
     # A weaker, rules-like view of the same risk: the baseline the model must beat.
     rule_logit = (
         -3.0 + 0.04 * frame["dpd_mean_6m"] - 0.01 * (frame["recency_weighted_payment_score_90d"] - 70)

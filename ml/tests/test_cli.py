@@ -35,7 +35,12 @@ def test_train_then_score_from_the_command_line(settings):
     latest = runner.invoke(app, ["score"], env=_env(settings))
     assert latest.exit_code == 0 and "at 2025-12-31" in latest.output
     con = duckdb.connect(str(settings.warehouse), read_only=True)
-    assert con.execute("select count(*) from ml.ml_scores").fetchone()[0] == 500
+    scored = con.execute("select count(*) from ml.ml_scores").fetchone()[0]
+    clients = con.execute(
+        "select count(*) from marts.fct_client_features"
+        " where feature_date = '2025-12-31' and not in_default_at_feature_date"
+    ).fetchone()[0]
+    assert scored == clients > 400
     con.close()
 
 

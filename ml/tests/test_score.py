@@ -31,9 +31,12 @@ def _read(settings, sql: str, params=()) -> pd.DataFrame:
 
 def test_every_client_is_scored_and_contributions_plus_bias_equal_the_margin(settings, trained):
     result = score_date(settings, DAY)
-    features = _read(settings, "select * from marts.fct_client_features where feature_date = ?", [DAY])
+    everyone = _read(settings, "select * from marts.fct_client_features where feature_date = ?", [DAY])
+    features = everyone[~everyone["in_default_at_feature_date"]].reset_index(drop=True)
     scores = _read(settings, "select * from ml.ml_scores order by client_id")
     assert result.clients_scored == len(scores) == len(features)
+    # Clients already in default are outside the model's domain: not scored.
+    assert result.clients_in_default == int(everyone["in_default_at_feature_date"].sum()) > 0
     assert scores["client_id"].tolist() == sorted(features["client_id"])
     assert set(scores["model_version"]) == {trained.model_version}
     assert (scores["feature_date"] == pd.Timestamp(DAY)).all()
@@ -59,9 +62,13 @@ def test_reasons_are_the_three_largest_positive_contributions(settings, trained)
     score_date(settings, DAY)
     scores = _read(settings, "select client_id, contributions from ml.ml_scores")
     reasons = _read(settings, "select * from ml.ml_score_reasons order by client_id, rank")
-    features = _read(settings, "select * from marts.fct_client_features where feature_date = ?", [DAY])
-    features = features.set_index("client_id")
+    features = _read(
+        settings,
+        "select * from marts.fct_client_features where feature_date = ? and not in_default_at_feature_date",
+        [DAY],
+    ).set_index("client_id")
     by_client = reasons.groupby("client_id")
+    assert sorted(scores["client_id"]) == sorted(features.index)
     for client_id, contributions in scores.itertuples(index=False):
         positive = sorted(((v, k) for k, v in json.loads(contributions).items() if v > 0), reverse=True)[:3]
         got = by_client.get_group(client_id) if client_id in by_client.groups else reasons.iloc[:0]
