@@ -1,8 +1,10 @@
 """Turn a simulation into the landing layout of the data contract.
 
-Every table is built per export day from numpy arrays as an Arrow table in the contract's column
-order and written with Arrow's CSV writer (money in whole pesos, so no float formatting surprises).
-Files of one day are independent, so days are written by a small thread pool.
+Rows are built from numpy arrays as Arrow tables in the contract's column order and formatted by
+Arrow's CSV writer (money in whole pesos: no float formatting surprises). A row that repeats in many
+files is formatted once: a client's snapshot row once per version (a new version on each change),
+each payment and order once (a file's 7-day window is one contiguous run of them), a closed
+utilization month once. Files are independent, so two threads write them.
 """
 
 from __future__ import annotations

@@ -393,6 +393,7 @@ def test_summary_matches_the_files(clean):
         k: sum(e["kind"] == k for e in events) for k in summary["default_events"]
     }
     assert summary["dirty_rows"] == {} and summary["dirty_files"] == {}
+    assert json.loads(json.dumps(summary)) == summary
 
 
 # distribution shift -----------------------------------------------------------------------------------
