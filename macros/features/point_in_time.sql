@@ -34,17 +34,30 @@
     {{ return(value | int) }}
 {%- endmacro %}
 
+{#- Days after its business date that an event (payment, order) may still be delivered: the contract's
+    export windows cover the 7 days up to the file date, so a row dated d arrives by export d + 6 at the
+    latest (var `late_arrival_days`, a positive integer). -#}
+{% macro late_arrival_days() -%}
+    {%- set value = var('late_arrival_days', 7) -%}
+    {%- if value is not number or value < 1 or value != (value | int) -%}
+        {{ exceptions.raise_compiler_error("var late_arrival_days must be a positive integer, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{%- endmacro %}
+
 {#- The feature dates an incremental feature model computes in this run: every date of the spine on a full
-    build; on an incremental build the dates it does not hold yet, plus its newest date again (a re-run of
-    the same day, or a corrected re-delivery of that day's export, replaces it). Pass `is_incremental()`
-    from the model, so that unit tests can override it. -#}
+    build; on an incremental build the dates it does not hold yet, plus the dates of the latest
+    `late_arrival_days` days again: events are counted by business date, and one dated on such a day may
+    still arrive in a later export. Older dates no longer change, so the incremental table equals a full
+    refresh (unless an old export is re-delivered corrected: then run `dbt build --full-refresh`). Pass
+    `is_incremental()` from the model, so that unit tests can override it. -#}
 {% macro feature_dates_to_build(incremental) -%}
     select feature_dates.feature_date
     from {{ ref('int_feature_dates') }} as feature_dates
     {%- if incremental %}
     where
         feature_dates.feature_date not in (select built.feature_date from {{ this }} as built)
-        or feature_dates.feature_date >= (select max(built.feature_date) from {{ this }} as built)
+        or feature_dates.feature_date > {{ add_days('feature_dates.as_of_date', -late_arrival_days()) }}
     {%- endif %}
 {%- endmacro %}
 
