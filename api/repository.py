@@ -104,21 +104,24 @@ TEXT_COLUMNS = {
     "model_version": False,
     "scored_by": True,
     **{f"reason_{k}": False for k in REASON_RANKS},
-    # The feature's value as text (the mart keeps numbers and categories alike as strings).
-    **{f"reason_{k}_value": False for k in REASON_RANKS},
 }
+# The feature value behind each reason, as text (the mart keeps numbers and categories alike as strings):
+# nearly one distinct value per row, so kept as Arrow strings (~10 bytes a row), not a dictionary.
+FREE_TEXT_COLUMNS = tuple(f"reason_{k}_value" for k in REASON_RANKS)
 ALLOWED_VALUES = {
     "risk_level": {m.value for m in RiskLevel},
     "recommended_action": {m.value for m in RecommendedAction},
     "scored_by": {m.value for m in ScoredBy},
 }
 PROBABILITY_COLUMNS = ("probability_of_default", "model_probability", "rule_probability")
-SNAPSHOT_COLUMNS = ("client_id", "score_date", *FLOAT_COLUMNS, *INT_COLUMNS, *TEXT_COLUMNS)
+SNAPSHOT_COLUMNS = (
+    "client_id", "score_date", *FLOAT_COLUMNS, *INT_COLUMNS, *TEXT_COLUMNS, *FREE_TEXT_COLUMNS
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class TextColumn:
-    codes: np.ndarray  # int32 index into values; len(values) - 1 is the null
+    codes: np.ndarray  # int16/int32 index into values; len(values) - 1 is the null
     values: list[str | None]
 
     def code_of(self, value: str) -> int | None:
@@ -142,8 +145,9 @@ class Snapshot:
     client_of_row: np.ndarray
     day_of_row: np.ndarray  # days since 1970-01-01
     floats: dict[str, np.ndarray]  # NaN = null
-    ints: dict[str, np.ndarray]  # float64 when the column may be null (NaN = null)
+    ints: dict[str, np.ndarray]  # stored as float32 (NaN = null; exact below 2**24) or float64
     texts: dict[str, TextColumn]
+    free_texts: dict[str, pa.Array]
     rows_by_day: np.ndarray  # row numbers sorted by (score_date, client_id)
     client_by_day: np.ndarray  # client number of each entry of rows_by_day
     day_bounds: dict[int, tuple[int, int]]  # day -> slice of rows_by_day
@@ -185,6 +189,7 @@ class Snapshot:
         floats = {name: _float_or_none(arr[i]) for name, arr in self.floats.items()}
         ints = {name: _int_or_none(arr[i]) for name, arr in self.ints.items()}
         texts = {name: col.values[col.codes[i]] for name, col in self.texts.items()}
+        texts |= {name: arr[i].as_py() for name, arr in self.free_texts.items()}
         client, day = self.client_ids[self.client_of_row[i]], self.dates[int(self.day_of_row[i])]
         return _record(client, day, floats, ints, texts)
 
@@ -193,6 +198,11 @@ class Snapshot:
         floats = {name: _nullable(arr[rows].tolist()) for name, arr in self.floats.items()}
         ints = {name: _nullable_int(arr[rows].tolist()) for name, arr in self.ints.items()}
         texts = {name: [col.values[c] for c in col.codes[rows].tolist()] for name, col in self.texts.items()}
+        for name, arr in self.free_texts.items():
+            if isinstance(rows, slice):
+                texts[name] = arr.slice(rows.start, rows.stop - rows.start).to_pylist()
+            else:
+                texts[name] = arr.take(pa.array(rows)).to_pylist()
         clients, dates = self.client_ids, self.dates
         out = []
         for n, (client, day) in enumerate(
@@ -358,7 +368,10 @@ def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path
     ints: dict[str, np.ndarray] = {}
     for name, required in INT_COLUMNS.items():
         array = column(name, pa.int64(), required)
-        ints[name] = (array.to_numpy() if required else array.to_numpy(zero_copy_only=False))[perm]
+        values = array.to_numpy() if required else array.to_numpy(zero_copy_only=False)  # nulls: NaN
+        # Scores and points are small integers: float32 holds them exactly (and NaN for null) below 2**24.
+        exact = bool(np.nanmax(np.abs(values), initial=0) < 2**24)
+        ints[name] = values[perm].astype(np.float32 if exact else np.float64)
     texts: dict[str, TextColumn] = {}
     for name, required in TEXT_COLUMNS.items():
         encoded_text = pc.dictionary_encode(column(name, pa.string(), required))
@@ -366,10 +379,12 @@ def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path
         bad = set(values) - ALLOWED_VALUES.get(name, set(values))
         if bad:
             raise SnapshotError(f"{path.name}: column {name} has values {sorted(bad)}")
-        codes = encoded_text.indices.fill_null(len(values)).to_numpy().astype(np.int32)[perm]
+        code_type = np.int16 if len(values) < 2**15 - 1 else np.int32
+        codes = encoded_text.indices.fill_null(len(values)).to_numpy().astype(code_type)[perm]
         texts[name] = TextColumn(codes, [*values, None])
+    free_texts = {name: column(name, pa.string(), False).take(pa.array(perm)) for name in FREE_TEXT_COLUMNS}
 
-    rows_by_day = np.lexsort((clients, days)).astype(np.int64)
+    rows_by_day = np.lexsort((clients, days)).astype(np.int32)
     days_sorted = days[rows_by_day]
     unique_days, starts = np.unique(days_sorted, return_index=True)
     ends = [*starts[1:].tolist(), len(days_sorted)]
@@ -389,6 +404,7 @@ def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path
         floats=floats,
         ints=ints,
         texts=texts,
+        free_texts=free_texts,
         rows_by_day=rows_by_day,
         client_by_day=clients[rows_by_day],
         day_bounds=day_bounds,
@@ -460,6 +476,8 @@ class PublishedSnapshotRepository:
             self._record_failure(name, str(exc))
             return False
         self._snapshot = snapshot  # the swap: one reference assignment, requests in flight keep theirs
+        # Arrow's allocator keeps what the load freed (the read table, casts) unless told to give it back.
+        pa.default_memory_pool().release_unused()
         self._failed = None
         self.last_error = None
         self.loads["ok"] += 1

@@ -195,6 +195,8 @@ def build_published_snapshot(
     publish_dir: Path, scores: pa.Table, card: dict | None, workdir: Path | None = None
 ) -> PublishResult:
     """Publish `scores` as the pipeline does: a warehouse holding marts.fct_client_scores, then publish."""
+    workdir = workdir or publish_dir.parent
+    workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         warehouse = Path(tmp) / "warehouse.duckdb"
         with duckdb.connect(str(warehouse)) as con:
