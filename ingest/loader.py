@@ -35,6 +35,8 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -123,6 +125,7 @@ class IngestResult:
     not_yet_due: int = 0  # deliveries exported after `as_of`, left for a later run
     changed_during_load: list[str] = field(default_factory=list)  # rewritten while read; next run loads them
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for benchmarks)
 
 
 def raw_table_specs() -> tuple[TableSpec, ...]:
@@ -181,16 +184,18 @@ def ingest_landing(
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
     deliveries = discover(landing)
+    result = IngestResult(files=[], timings={"discover": time.perf_counter() - started})
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         # line numbers are derived from the order records are read in
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")
         ensure_tables(con)
         logged = {
             r[0] for r in con.execute(f"SELECT file_id FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}").fetchall()
         }
         pending = [d for d in deliveries if d.file_id not in logged]
-        result = IngestResult(files=[], skipped=len(deliveries) - len(pending))
+        result.skipped = len(deliveries) - len(pending)
         due = [
             d
             for d in pending
@@ -284,10 +289,20 @@ class _Run:
         self._validator: Validator | None = None
         self._clients: set[str] | None = None
 
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            timings = self.result.timings
+            timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
+
     @property
     def validator(self) -> Validator:
         if self._validator is None:
-            self._validator = Validator()
+            with self.timed("great_expectations_setup"):
+                self._validator = Validator()
         return self._validator
 
     def known_clients(self) -> list[str]:
@@ -332,7 +347,8 @@ class _Run:
                 rejected.append((d, problem))
             else:
                 readable.append((d, header, names))
-        files = self._read_csv_files(spec, readable, rejected)
+        with self.timed("read"):
+            files = self._read_csv_files(spec, readable, rejected)
         self._validate_and_commit(spec, files, rejected, started)
 
     def _create_batch_table(self, spec: TableSpec, extras: int) -> list[str]:
@@ -473,7 +489,8 @@ class _Run:
     ) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD} (row BIGINT, rule VARCHAR)")
         if any(f.rows for f in files):
-            self._validate(spec)
+            with self.timed("validate"):
+                self._validate(spec)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {BAD_ROWS} AS "
             f"SELECT row, list(DISTINCT rule ORDER BY rule) AS rules FROM {BAD} GROUP BY row"
@@ -490,7 +507,8 @@ class _Run:
             return
 
         self._register_files(files)
-        quarantine, rejected_per_file, rule_counts = self._quarantine_rows(spec, files)
+        with self.timed("quarantine"):
+            quarantine, rejected_per_file, rule_counts = self._quarantine_rows(spec, files)
         loaded_at = _now()
         entries = []
         for f in files:
@@ -505,7 +523,8 @@ class _Run:
         self.con.execute("BEGIN TRANSACTION")
         try:
             if files:
-                self._insert_raw(spec, loaded_at)
+                with self.timed("insert"):
+                    self._insert_raw(spec, loaded_at)
             if len(quarantine):
                 quarantine["loaded_at"] = loaded_at
                 self.con.register("_ingest_quarantine_frame", quarantine)
@@ -516,7 +535,8 @@ class _Run:
                 )
                 self.con.unregister("_ingest_quarantine_frame")
             self._insert_log(entries)
-            self.con.execute("COMMIT")
+            with self.timed("commit"):
+                self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
@@ -531,27 +551,33 @@ class _Run:
             key_select = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in group.key_sql.items())
             frame_select = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in group.frame_sql.items())
             table = f"_ingest_keys_{index}"
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT row_number() OVER () AS __key, k.*, {frame_select} "
-                f"FROM (SELECT DISTINCT {key_select} FROM {BATCH}) AS k"
-            )
-            frame = self.con.execute(
-                f"SELECT __key, {', '.join(quote_ident(n) for n in group.frame_sql)} FROM {table}"
-            ).df()
+            with self.timed("validate_keys"):
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                    f"SELECT row_number() OVER () AS __key, k.*, {frame_select} "
+                    f"FROM (SELECT DISTINCT {key_select} FROM {BATCH}) AS k"
+                )
+                frame = self.con.execute(
+                    f"SELECT __key, {', '.join(quote_ident(n) for n in group.frame_sql)} FROM {table}"
+                ).df()
             keys[index] = frame.pop("__key").to_numpy()
             frames.append(GroupFrame(group=group, index=index, frame=frame))
-        failures = self.validator.validate_groups(frames)
+        with self.timed("great_expectations"):
+            failures = self.validator.validate_groups(frames)
         for index, group in enumerate(groups):
             table = f"_ingest_keys_{index}"
-            for rule, positions in failures[index].items():
-                failing = pd.DataFrame({"__key": keys[index][positions], "rule": rule})
-                self.con.register("_ingest_failing", failing)
+            if failures[index]:
+                # every failing key of the group with its rules, joined back to the rows holding it
+                failing = pd.DataFrame(
+                    [(int(key), rule) for rule, at in failures[index].items() for key in keys[index][at]],
+                    columns=["__key", "rule"],
+                )
                 match = " AND ".join(
                     f"({sql}) IS NOT DISTINCT FROM k.{quote_ident(name)}"
                     for name, sql in group.key_sql.items()
                 )
                 key_columns = ", ".join(f"k.{quote_ident(name)}" for name in group.key_sql)
+                self.con.register("_ingest_failing", failing)
                 self.con.execute(
                     f"INSERT INTO {BAD} SELECT b.rowid, k.rule FROM {BATCH} AS b "
                     f"JOIN (SELECT {key_columns}, f.rule FROM {table} AS k JOIN _ingest_failing AS f USING (__key)) "
@@ -560,7 +586,8 @@ class _Run:
                 self.con.unregister("_ingest_failing")
             self.con.execute(f"DROP TABLE {table}")
         for column in spec.unique_within_file:
-            self._validate_unique(column)
+            with self.timed("validate_unique"):
+                self._validate_unique(column)
 
     def _validate_unique(self, column: str) -> None:
         col = quote_ident(column)
