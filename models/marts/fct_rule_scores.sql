@@ -1,16 +1,6 @@
-{#- Each component of the rule score and the feature it reads; weights and caps live in the seed
-    `rule_score_components`, one row per component. -#}
-{%- set components = [
-    ('payment_timeliness', 'recency_weighted_payment_score_90d'),
-    ('overdue_invoices', 'oldest_overdue_days'),
-    ('payment_stability', 'stddev_days_past_due_6m'),
-    ('deterioration', 'days_past_due_velocity'),
-    ('utilization', 'utilization_ratio_avg_3m'),
-    ('active_payment_plans', 'active_payment_plans'),
-    ('defaulted_payment_plans', 'defaulted_payment_plans'),
-    ('bureau_score', 'bureau_score'),
-    ('bureau_defaults', 'bureau_defaults'),
-] -%}
+{#- The components and the feature each reads come from the macro `rule_score_components` (shared with
+    the scored mart, which explains them); weights and caps live in the seed `rule_score_components`. -#}
+{%- set components = rule_score_components() %}
 
 with
 
