@@ -175,3 +175,45 @@ def quarantine(warehouse: Path) -> list[dict]:
 
 def by_file(result_files: list[dict]) -> dict[str, dict]:
     return {f["file"]: f for f in result_files}
+
+
+RAW_TABLES = ("clients", "payments", "orders", "utilization_monthly", "payment_plans", "hcpn_reports")
+
+
+def raw_contents(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every raw, quarantine and log row, without the load times, sorted: what a load produced."""
+    out = {}
+    for table in RAW_TABLES:
+        rows = query(warehouse, f"SELECT * EXCLUDE (_loaded_at) FROM raw.{table}")
+        out[table] = sorted(tuple(r.values()) for r in rows)
+    rows = query(warehouse, "SELECT * EXCLUDE (loaded_at) FROM raw.quarantine")
+    out["quarantine"] = sorted(tuple(str(v) for v in r.values()) for r in rows)
+    rows = query(
+        warehouse, "SELECT * EXCLUDE (started_at, finished_at, duration_seconds, message) FROM raw.ingest_log"
+    )
+    out["ingest_log"] = sorted(tuple(str(v) for v in r.values()) for r in rows)
+    return out
+
+
+def assert_counts_reconcile(warehouse: Path) -> None:
+    """rows_read = rows_loaded + rows_rejected, and both match what the tables hold, for every delivery."""
+    loaded = " UNION ALL ".join(f"SELECT _file_id, count(*) AS n FROM raw.{t} GROUP BY 1" for t in RAW_TABLES)
+    log = query(
+        warehouse,
+        f"""
+        SELECT l.*, coalesce(r.n, 0) AS in_raw, coalesce(q.n, 0) AS in_quarantine
+        FROM raw.ingest_log AS l
+        LEFT JOIN ({loaded}) AS r ON r._file_id = l.file_id
+        LEFT JOIN (SELECT _file_id, count(*) AS n FROM raw.quarantine GROUP BY 1) AS q ON q._file_id = l.file_id
+        """,
+    )
+    assert log
+    for entry in log:
+        assert entry["rows_read"] == entry["rows_loaded"] + entry["rows_rejected"], entry
+        assert (entry["in_raw"], entry["in_quarantine"]) == (entry["rows_loaded"], entry["rows_rejected"]), (
+            entry
+        )
+        if entry["status"] == "rejected":
+            assert entry["rows_read"] == 0 and entry["message"]
+        else:
+            assert entry["status"] == ("loaded_with_rejects" if entry["rows_rejected"] else "loaded")
