@@ -121,13 +121,22 @@ async def _load(port, paths, connections, requests, seconds):
     return latencies, errors, time.perf_counter() - started
 
 
-def run_load(port: int, paths: list[str], connections: int, requests: int, seconds: float) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(port: int, paths: list[str], connections: int, requests: int, seconds: float, pid: int) -> dict:
     import uvloop
 
     uvloop.run(_load(port, paths, connections, min(2000, requests), 2))  # warm-up
+    cpu = _cpu_seconds(pid)
     latencies, errors, elapsed = uvloop.run(_load(port, paths, connections, requests, seconds))
+    cpu = _cpu_seconds(pid) - cpu
     ms = np.array(latencies) * 1000
     return {
+        # The server's own CPU per request: what it costs, whatever else the shared machine runs.
+        "server_cpu_us_per_request": round(cpu / len(latencies) * 1e6),
         "requests": len(latencies),
         "errors": len(errors),
         "seconds": round(elapsed, 2),
@@ -308,10 +317,19 @@ def main() -> None:
         # Alternate ceiling and score runs so that load from elsewhere on the machine hits both alike.
         rounds: list[dict] = []
         for n in range(args.rounds):
-            ceiling = run_load(bare_port, ["/constant"], args.connections, args.requests, args.seconds)
-            score = run_load(api_port, paths, args.connections, args.requests, args.seconds)
+            ceiling = run_load(
+                bare_port, ["/constant"], args.connections, args.requests, args.seconds, bare.pid
+            )
+            score = run_load(api_port, paths, args.connections, args.requests, args.seconds, api.pid)
             rounds.append(
-                {"ceiling": ceiling, "score": score, "rps_ratio": round(score["rps"] / ceiling["rps"], 3)}
+                {
+                    "ceiling": ceiling,
+                    "score": score,
+                    "rps_ratio": round(score["rps"] / ceiling["rps"], 3),
+                    "cpu_ratio": round(
+                        ceiling["server_cpu_us_per_request"] / score["server_cpu_us_per_request"], 3
+                    ),
+                }
             )
             print(f"round {n + 1}", json.dumps(rounds[-1]), flush=True)
         results["rounds"] = rounds
@@ -321,6 +339,7 @@ def main() -> None:
             best["score"],
             best["rps_ratio"],
         )
+        results["cpu_ratio_median"] = sorted(r["cpu_ratio"] for r in rounds)[len(rounds) // 2]
         results["lookup_1000"] = time_batch_lookup(api_port, ids)
         print("lookup_1000", results["lookup_1000"], flush=True)
         results["api_rss_mb_after"] = _rss_mb(api.pid)
