@@ -60,6 +60,7 @@ class RecommendedAction(StrEnum):
 class ScoredBy(StrEnum):
     model = "model"
     rules = "rules"
+    in_default = "in_default"
 
 
 class Reason(BaseModel):

@@ -49,7 +49,8 @@ def test_cycle_scores_every_client_at_the_as_of_date(demo_cycle):
             "select count(*) from marts.fct_client_features where feature_date = ?", [demo_cycle.as_of]
         ).fetchone()[0]
         scored = con.execute(
-            "select count(*), count(*) filter (where scored_by = 'model'), min(score), max(score) "
+            "select count(*), count(*) filter (where scored_by in ('model', 'in_default')), "
+            "count(*) filter (where scored_by = 'in_default' and risk_level = 'HIGH'), min(score), max(score) "
             "from marts.fct_client_scores where score_date = ?",
             [demo_cycle.as_of],
         ).fetchone()
@@ -58,8 +59,8 @@ def test_cycle_scores_every_client_at_the_as_of_date(demo_cycle):
         ).fetchone()
     assert featured > 100
     assert scored[0] == featured == demo_cycle.summary.clients_scored
-    assert scored[1] == featured, "with a champion every client is scored by the model"
-    assert 300 <= scored[2] <= scored[3] <= 850
+    assert scored[1] == featured, "with a champion every client is scored by the model or already in default"
+    assert 300 <= scored[3] <= scored[4] <= 850
     assert champion is not None and champion[0] == demo_cycle.summary.model_version
     assert demo_cycle.summary.rows_rejected > 0, "the demo export has dirty rows, which must be quarantined"
 

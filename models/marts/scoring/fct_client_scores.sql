@@ -48,7 +48,8 @@ features as (
         features.client_id,
         features.feature_date as score_date,
         features.segment,
-        features.utilization_ratio_now
+        features.utilization_ratio_now,
+        features.in_default_at_feature_date
     from {{ ref('fct_client_features') }} as features
     inner join score_dates
         on features.feature_date = score_dates.score_date
@@ -66,8 +67,14 @@ blended as (
         rules.rule_probability,
         model_scores.model_probability,
         model_scores.model_version,
-        case when model_scores.model_probability is null then 'rules' else 'model' end as scored_by,
+        -- a client already in default is outside the model's domain: certain default, not a prediction
         case
+            when features.in_default_at_feature_date then 'in_default'
+            when model_scores.model_probability is null then 'rules'
+            else 'model'
+        end as scored_by,
+        case
+            when features.in_default_at_feature_date then 1.0
             when model_scores.model_probability is null then rules.rule_probability
             else weights.model_weight * model_scores.model_probability
                 + weights.rule_weight * rules.rule_probability
@@ -206,6 +213,20 @@ reasons as (
 
 ),
 
+in_default_reason_rows as (
+
+    select
+        scored.client_id,
+        scored.score_date,
+        1 as reason_rank,
+        'Already in default at the score date' as reason,
+        cast(null as {{ dbt.type_string() }}) as reason_value,
+        cast(null as {{ dbt.type_int() }}) as reason_points
+    from scored
+    where scored.scored_by = 'in_default'
+
+),
+
 reasons_wide as (
 
     select
@@ -217,7 +238,11 @@ reasons_wide as (
         max(case when reason_rank = {{ rank }} then reason_points end) as reason_{{ rank }}_points
         {{- ',' if not loop.last }}
     {%- endfor %}
-    from reasons
+    from (
+        select * from reasons
+        union all
+        select * from in_default_reason_rows
+    ) as all_reasons
     group by client_id, score_date
 
 )
