@@ -26,7 +26,7 @@ from ml import dataset
 from ml.features import build_matrix, select_features
 from ml.registry import champion_row, load_model
 from ml.score import REASONS, SCORES, score_frame
-from ml.train import EARLY_STOPPING_ROUNDS, booster_params, train_model
+from ml.train import booster_params, train_model
 from ml.warehouse import DuckDBWarehouse, TableWrite
 from riskmart.settings import Settings, get_settings
 
@@ -83,7 +83,7 @@ def bench_training(settings: Settings) -> dict:
     features = select_features(split.train)
     train_x = build_matrix(split.train, features)
     y = split.train[dataset.LABEL].to_numpy()
-    rounds = result.best_iteration + 1 + EARLY_STOPPING_ROUNDS
+    rounds = result.rounds_trained
     params = booster_params(features, y, {"nthread": settings.ml_threads} if settings.ml_threads else None)
     started = _clock()
     xgb.train(params, xgb.DMatrix(train_x, label=y, enable_categorical=True), num_boost_round=rounds)
@@ -93,7 +93,8 @@ def bench_training(settings: Settings) -> dict:
         "valid_rows": result.split["valid"]["rows"],
         "test_rows": result.split["test"]["rows"],
         "features": result.n_features,
-        "rounds_run": rounds,
+        "rounds_trained": rounds,
+        "trees_kept": result.best_iteration + 1,
         "whole_train_seconds": whole,
         "whole_train_cpu_seconds": whole_cpu,
         "steps_seconds": result.seconds,

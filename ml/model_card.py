@@ -80,9 +80,10 @@ def render_model_card(card: dict) -> str:
     lines += [
         "",
         "## Model",
-        f"XGBoost (`hist`), {card['best_iteration'] + 1} trees (early stopping on validation AUC), defaults",
-        f"weighted by {params['scale_pos_weight']:.2f} (the square root of non-defaults / defaults in training),",
-        f"then {card['calibration']} calibration on the validation dates. Parameters: `{params}`.",
+        f"XGBoost (`hist`), {card['best_iteration'] + 1} trees: of {card['rounds_trained']} trained with early",
+        "stopping on validation AUC, the fewest within 0.001 of the best. Defaults weighted by",
+        f"{params['scale_pos_weight']:.2f} (the square root of non-defaults / defaults in training), then",
+        f"{card['calibration']} calibration on the validation dates. Parameters: `{params}`.",
         "",
         f"### Features ({len(features['features'])})",
         "| feature | type | monotone |",

@@ -224,3 +224,37 @@ def test_missing_training_mart_is_a_clear_error(settings):
     con.close()
     with pytest.raises(ValueError, match="marts.ml_training_set does not exist"):
         train_model(settings)
+
+
+def test_the_fewest_trees_within_the_tolerance_of_the_best_validation_auc_are_kept(client_frame):
+    from ml.dataset import split_out_of_time
+    from ml.evaluate import roc_auc
+    from ml.features import select_features
+    from ml.train import VALID_AUC_TOLERANCE, fit_booster
+
+    frame = client_frame.drop(columns=["pd_true"])
+    split = split_out_of_time(frame, test_share=0.2, valid_share=0.2)
+    features = select_features(split.train)
+    valid_x = build_matrix(split.valid, features)
+    y_valid = split.valid["default_next_60d"].to_numpy()
+    booster, params, rounds = fit_booster(
+        build_matrix(split.train, features),
+        split.train["default_next_60d"].to_numpy(),
+        valid_x,
+        y_valid,
+        features,
+    )
+    kept = booster.num_boosted_rounds()
+    assert kept < rounds and params["max_depth"] == 3
+    full = xgb.train(
+        params,
+        xgb.DMatrix(
+            build_matrix(split.train, features),
+            label=split.train["default_next_60d"],
+            enable_categorical=True,
+        ),
+        rounds,
+    )
+    aucs = [roc_auc(y_valid, margins(full[:n], valid_x)) for n in range(1, rounds + 1)]
+    assert aucs[kept - 1] >= max(aucs) - VALID_AUC_TOLERANCE - 1e-6
+    assert all(a < max(aucs) - VALID_AUC_TOLERANCE + 1e-6 for a in aucs[: kept - 1])
