@@ -361,7 +361,7 @@ def serve(
         int, typer.Option(min=1, help="uvicorn worker processes (each loads the snapshot).")
     ] = 1,
 ) -> None:
-    """Serve the score API (FastAPI, uvicorn) from the published snapshot [env RISKMART_PUBLISH_DIR, RISKMART_API_KEYS]."""
+    """Serve the score API (FastAPI, uvicorn) from the published snapshot (env RISKMART_PUBLISH_DIR, RISKMART_API_KEYS)."""
     import uvicorn
 
     from api.security import KeyRing
