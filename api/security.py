@@ -112,7 +112,10 @@ class ApiKeyMiddleware:
         if scope["type"] != "http" or not is_protected(scope["path"]):
             await self.app(scope, receive, send)
             return
-        presented = next((v.decode("latin-1") for k, v in scope["headers"] if k == self._header), None)
+        # Keys are configured as UTF-8 text; a header that is not UTF-8 cannot match one anyway.
+        presented = next(
+            (v.decode("utf-8", "replace") for k, v in scope["headers"] if k == self._header), None
+        )
         try:
             caller = self.keyring.authenticate(presented)
         except RevokedKey as exc:
