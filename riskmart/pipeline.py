@@ -117,7 +117,9 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         run_dbt(settings, ["build", "--select", SCORING_SELECTOR], dbt_vars=dbt_vars)
 
     with _step("publish", summary, console):
-        published = publish_scored_snapshot(settings.warehouse, settings.publish_path, champion)
+        # readers get the card, not the server's paths
+        card = None if champion is None else {k: v for k, v in champion.items() if k != "artifact_dir"}
+        published = publish_scored_snapshot(settings.warehouse, settings.publish_path, card)
     summary.published = str(published.path)
     summary.risk_levels = _risk_levels(settings, summary.as_of)
     if champion is None:
