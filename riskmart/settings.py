@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     ml_calibration: Literal["platt", "isotonic"] = Field(
         "platt", description="Probability calibration method."
     )
-    ml_threads: int = Field(0, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
+    # One thread: at riskmart's sizes XGBoost's many short parallel steps cost more in waiting than they
+    # save when other work shares the cores (a fit at 20,000 x 24: 3 s of CPU on one thread, 7-26 s on two).
+    ml_threads: int = Field(1, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
     api_keys: str = Field(
         "", description="Comma-separated API keys (or sha256:<hex> hashes) accepted by the API."
     )
