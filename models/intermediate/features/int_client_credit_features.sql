@@ -26,15 +26,29 @@ client_dates as (
 
 ),
 
+-- only the months some date of this run can see: an incremental run reads the latest months, not all
+window_bounds as (
+
+    select
+        min(window_start_6m) as first_month,
+        max(feature_date) as last_date
+    from client_dates
+
+),
+
 month_deliveries as (
 
     select
-        utilization_id,
-        client_id,
-        month,
-        export_date,
-        utilization_pct
-    from {{ ref('stg_lender__utilization_months') }}
+        deliveries.utilization_id,
+        deliveries.client_id,
+        deliveries.month,
+        deliveries.export_date,
+        deliveries.utilization_pct
+    from {{ ref('stg_lender__utilization_months') }} as deliveries
+    inner join window_bounds
+        on
+            deliveries.month >= window_bounds.first_month
+            and deliveries.export_date <= window_bounds.last_date
 
 ),
 

@@ -6,26 +6,47 @@ feature_dates as (
 
 ),
 
+-- a client missing from every full snapshot of the last `client_snapshot_max_age_days` days is gone
+snapshot_bounds as (
+
+    select
+        {{ add_days('min(feature_date)', -client_snapshot_max_age_days()) }} as first_export_date,
+        max(feature_date) as last_export_date
+    from feature_dates
+
+),
+
 snapshots as (
 
     select
-        client_id,
-        export_date,
-        registration_date,
-        industry,
-        account_status,
-        current_credit_limit,
-        current_outstanding
-    from {{ ref('stg_lender__clients') }}
+        clients.client_id,
+        clients.export_date,
+        clients.registration_date,
+        clients.industry,
+        clients.account_status,
+        clients.current_credit_limit,
+        clients.current_outstanding
+    from {{ ref('stg_lender__clients') }} as clients
+    inner join snapshot_bounds
+        on
+            clients.export_date >= snapshot_bounds.first_export_date
+            and clients.export_date <= snapshot_bounds.last_export_date
+
+),
+
+client_ids as (
+
+    select distinct client_id
+    from snapshots
 
 ),
 
 candidates as (
 
     select
-        clients.client_id,
+        client_ids.client_id,
         feature_dates.feature_date
-    from (select distinct client_id from snapshots) as clients
+    from client_ids
     cross join feature_dates
 
 ),
@@ -63,3 +84,4 @@ from known_at_date
 where
     registration_date <= feature_date
     and coalesce(account_status, '') != 'closed'
+    and {{ add_days('export_date', client_snapshot_max_age_days()) }} >= feature_date
