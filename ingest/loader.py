@@ -79,6 +79,7 @@ LOAD_DEFAULTS = {(HCPN_TABLE, "defaults_bureau"): "0"}
 LOADED, LOADED_WITH_REJECTS, REJECTED = "loaded", "loaded_with_rejects", "rejected"
 
 # Working tables of one batch (temporary: they vanish with the connection, a crash leaves nothing).
+KNOWN_CLIENTS = "_ingest_known_clients"
 BATCH, FILES, BAD, BAD_ROWS, REJECTS, REJECT_SCANS, LINE_FIX = (
     "_ingest_batch",
     "_ingest_files",
@@ -187,8 +188,8 @@ def ingest_landing(
     result = IngestResult(files=[], timings={"discover": time.perf_counter() - started})
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
-        # line numbers are derived from the order records are read in
-        con.execute("SET preserve_insertion_order = true")
+        # only reading a batch needs the read order (line numbers); elsewhere order is free to change
+        con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         ensure_tables(con)
         logged = {
@@ -287,7 +288,7 @@ class _Run:
         self.con = con
         self.result = result
         self._validator: Validator | None = None
-        self._clients: set[str] | None = None
+        self._clients_ready = False
 
     @contextmanager
     def timed(self, phase: str) -> Iterator[None]:
@@ -305,11 +306,14 @@ class _Run:
                 self._validator = Validator()
         return self._validator
 
-    def known_clients(self) -> list[str]:
-        if self._clients is None:
-            rows = self.con.execute(f"SELECT DISTINCT client_id FROM {RAW_SCHEMA}.clients").fetchall()
-            self._clients = {r[0] for r in rows}
-        return sorted(self._clients)
+    def known_clients(self) -> str:
+        """A working table of every client id loaded so far (clients load first in every run)."""
+        if not self._clients_ready:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {KNOWN_CLIENTS} AS SELECT DISTINCT client_id FROM {RAW_SCHEMA}.clients"
+            )
+            self._clients_ready = True
+        return KNOWN_CLIENTS
 
     # ---- files rejected whole -------------------------------------------------------------------------
 
@@ -405,6 +409,21 @@ class _Run:
         paths = [str(f.delivery.path) for f in group]
         self.con.execute(f"DROP TABLE IF EXISTS {REJECTS}")
         self.con.execute(f"DROP TABLE IF EXISTS {REJECT_SCANS}")
+        with self.ordered():
+            self._insert_csv_rows(select, group, paths, names)
+        by_path = {p: f for p, f in zip(paths, group, strict=True)}
+        errors = self.con.execute(
+            f"""
+            SELECT s.file_path, e.line, string_agg(DISTINCT lower(replace(e.error_type, ' ', '_')), ','),
+                   any_value(e.csv_line)
+            FROM {REJECTS} e JOIN {REJECT_SCANS} s USING (scan_id, file_id)
+            GROUP BY ALL ORDER BY 1, 2
+            """
+        ).fetchall()
+        for path, line, error_types, raw_line in errors:
+            by_path[path].malformed.append((int(line), error_types, raw_line))
+
+    def _insert_csv_rows(self, select: str, group: list[_File], paths: list[str], names: list[str]) -> None:
         self.con.execute(
             f"""
             INSERT INTO {BATCH}
@@ -422,17 +441,15 @@ class _Run:
                 "columns": {n: "VARCHAR" for n in names},
             },
         )
-        by_path = {p: f for p, f in zip(paths, group, strict=True)}
-        errors = self.con.execute(
-            f"""
-            SELECT s.file_path, e.line, string_agg(DISTINCT lower(replace(e.error_type, ' ', '_')), ','),
-                   any_value(e.csv_line)
-            FROM {REJECTS} e JOIN {REJECT_SCANS} s USING (scan_id, file_id)
-            GROUP BY ALL ORDER BY 1, 2
-            """
-        ).fetchall()
-        for path, line, error_types, raw_line in errors:
-            by_path[path].malformed.append((int(line), error_types, raw_line))
+
+    @contextmanager
+    def ordered(self) -> Iterator[None]:
+        """Keep read order while inserting into the batch table: line numbers are derived from it."""
+        self.con.execute("SET preserve_insertion_order = true")
+        try:
+            yield
+        finally:
+            self.con.execute("SET preserve_insertion_order = false")
 
     def _count_rows(self, files: list[_File]) -> None:
         counts = self.con.execute(
@@ -472,11 +489,12 @@ class _Run:
         )
         self.con.register("_ingest_bureau_frame", frame)
         try:
-            self.con.execute(
-                f"INSERT INTO {BATCH} SELECT {FILE_COLUMN}, CAST({EXPORT_DATE_COLUMN} AS DATE), "
-                + ", ".join(f"CAST({quote_ident(c)} AS VARCHAR)" for c in columns)
-                + " FROM _ingest_bureau_frame ORDER BY 1"
-            )
+            with self.ordered():
+                self.con.execute(
+                    f"INSERT INTO {BATCH} SELECT {FILE_COLUMN}, CAST({EXPORT_DATE_COLUMN} AS DATE), "
+                    + ", ".join(f"CAST({quote_ident(c)} AS VARCHAR)" for c in columns)
+                    + " FROM _ingest_bureau_frame ORDER BY 1"
+                )
         finally:
             self.con.unregister("_ingest_bureau_frame")
         for f in files:
