@@ -109,7 +109,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     if champion is not None:
         with _step("score", summary, console):
             scored = score_date(settings, summary.as_of)
-        summary.clients_scored = scored.clients_scored
+        summary.clients_scored = scored.clients_scored + scored.clients_in_default
         summary.model_version = champion["model_version"]
         summary.model_metrics = champion.get("metrics", {})
 

@@ -544,8 +544,10 @@ def _draw_bureau(sim: Simulation) -> None:
     first_query = sim.reg - np.floor(rng.random(n) * 11).astype(np.int64)
     refresh = rng.random((n, nm)) < p.bureau_refresh_monthly
     r_day = cal.month_start[None, :nm] + (rng.random((n, nm)) * cal.month_len[None, :nm]).astype(np.int64)
-    stop = np.minimum(np.minimum(sim.admin, sim.closed), cal.last_export + 1)
-    refresh &= (r_day > sim.reg[:, None] + 30) & (r_day < stop[:, None]) & (sim.static[:, None] == 0)
+    # Refreshes do not stop at default or closure (collections query the bureau too): a one-shot landing
+    # keeps only the newest report, so a refresh that depended on the client's fate would leak the future
+    # into historical features (a report visible at t would mean "no refresh after t").
+    refresh &= (r_day > sim.reg[:, None] + 30) & (r_day <= cal.last_export) & (sim.static[:, None] == 0)
     r_day = np.where(refresh, r_day, -NEVER)
     latest_refresh = r_day.max(axis=1)
     day = np.maximum(first_query, latest_refresh)
