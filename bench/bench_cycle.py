@@ -1,0 +1,119 @@
+"""Daily cycle benchmark (issue 4, "Speed"): the whole `riskmart run` for one day after history is built.
+
+    .venv/bin/python -m bench cycle                                   # 20,000 clients x 24 months
+    .venv/bin/python -m bench cycle -- --clients 2000 --months 12     # a smaller run
+    .venv/bin/python -m bench cycle -- --landing /data/landing --end-date 2026-06-30
+
+Generates the export (unless --landing is given), runs `riskmart run --as-of <end - 1>` to build the
+history (ingest, features, first training, scoring, publishing), then times `riskmart run --as-of <end>`:
+the daily run, which ingests one day of files, builds the features incrementally, scores and publishes.
+Each run is its own process (wall time, CPU time and peak memory from wait4). Writes bench/results/cycle.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from riskmart.settings import PROJECT_DIR
+
+RESULTS = Path(__file__).parent / "results" / "cycle.json"
+RISKMART = str(Path(sys.executable).parent / "riskmart")
+
+
+def _timed(label: str, command: list[str], env: dict[str, str]) -> dict:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output = process.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        print(output[-4000:], file=sys.stderr)
+        raise SystemExit(f"{label} failed")
+    step = {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    }
+    print(
+        f"{label}: {step['seconds']:.1f} s wall, {step['cpu_seconds']:.1f} s CPU, {step['peak_rss_mib']:.0f} MiB"
+    )
+    print("\n".join(line for line in output.splitlines() if "│" in line or "✓" in line), flush=True)
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
+    parser.add_argument("--landing", type=Path, help="an existing landing folder (skips generation)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary warehouse")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="riskmart-bench-cycle-"))
+    landing = args.landing or work / "landing"
+    env = {
+        **os.environ,
+        "RISKMART_WAREHOUSE": str(work / "warehouse" / "riskmart.duckdb"),
+        "RISKMART_LANDING": str(landing),
+        "RISKMART_TRUTH": str(landing.parent / "truth"),
+    }
+    steps = {}
+    try:
+        if args.landing is None:
+            steps["generate"] = _timed(
+                "generate",
+                [
+                    RISKMART,
+                    "demo-data",
+                    "--clients",
+                    str(args.clients),
+                    "--months",
+                    str(args.months),
+                    "--end-date",
+                    args.end_date.isoformat(),
+                ],
+                env,
+            )
+        history_day = args.end_date - timedelta(days=1)
+        steps["history_run"] = _timed(
+            f"riskmart run --as-of {history_day}", [RISKMART, "run", "--as-of", history_day.isoformat()], env
+        )
+        steps["daily_run"] = _timed(
+            f"riskmart run --as-of {args.end_date}",
+            [RISKMART, "run", "--as-of", args.end_date.isoformat()],
+            env,
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    report = {
+        "benchmark": "cycle",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "clients": args.clients,
+        "months": args.months,
+        "steps": steps,
+        "daily_run_share_of_history_run": round(
+            steps["daily_run"]["seconds"] / steps["history_run"]["seconds"], 3
+        ),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
