@@ -139,9 +139,12 @@ def discover(landing: Path, workers: int = 4) -> list[Delivery]:
     """
     landing = landing.resolve()
     paths = list(_walk(landing))
-    # hashlib releases the GIL on large buffers, so threads hash files in parallel
+    # hashlib releases the GIL on large buffers, so threads hash files in parallel; a chunk of paths per
+    # task keeps the pool's overhead small when there are tens of thousands of small bureau files
+    chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        deliveries = list(pool.map(lambda p: _describe(landing, p), paths))
+        described = pool.map(lambda chunk: [_describe(landing, p) for p in chunk], chunks)
+        deliveries = [d for chunk in described for d in chunk]
     return sorted(deliveries, key=load_order)
 
 

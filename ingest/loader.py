@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -64,6 +65,7 @@ from ingest.validation import (
     TYPE_PATTERNS,
     GroupFrame,
     Validator,
+    import_great_expectations,
     key_groups,
     load_sql,
     quote_ident,
@@ -72,7 +74,7 @@ from ingest.validation import (
 
 # Deliveries of one table are read, validated and committed together up to about this much CSV.
 BATCH_BYTES = 384 * 1024 * 1024
-BATCH_BUREAU_FILES = 5000
+BATCH_BUREAU_FILES = 50_000
 MAX_HEADER_BYTES = 1 << 20
 # The contract: a bureau report without defaults_bureau reports none.
 LOAD_DEFAULTS = {(HCPN_TABLE, "defaults_bureau"): "0"}
@@ -184,7 +186,11 @@ def ingest_landing(
     landing, warehouse = Path(landing), Path(warehouse)
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
+    # importing Great Expectations takes seconds of Python; hashing the files runs meanwhile
+    importer = threading.Thread(target=import_great_expectations, daemon=True)
+    importer.start()
     deliveries = discover(landing)
+    importer.join()
     result = IngestResult(files=[], timings={"discover": time.perf_counter() - started})
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
@@ -609,20 +615,19 @@ class _Run:
 
     def _validate_unique(self, column: str) -> None:
         col = quote_ident(column)
+        # one integer per row: the file number in the high 32 bits, a dense code of the id in the low ones
         rows = self.con.execute(
             f"""
             WITH codes AS (
                 SELECT {col}, row_number() OVER () AS code
                 FROM (SELECT DISTINCT {col} FROM {BATCH} WHERE {col} IS NOT NULL)
             )
-            SELECT b.rowid AS row, b.{FILE_COLUMN} AS file, codes.code AS code
+            SELECT b.rowid AS row, b.{FILE_COLUMN} * 4294967296 + codes.code AS file_and_id
             FROM {BATCH} AS b LEFT JOIN codes USING ({col})
             """
         ).df()
         rule = unique_rule(column)
-        positions = self.validator.duplicated_positions(
-            rows["file"].to_numpy(), rows["code"].astype("Int64"), rule
-        )
+        positions = self.validator.duplicated_positions(rows["file_and_id"], rule)
         if len(positions):
             failing = pd.DataFrame({"row": rows["row"].to_numpy()[positions], "rule": rule})
             self.con.register("_ingest_failing", failing)

@@ -300,6 +300,11 @@ def _gx():
     return gx
 
 
+def import_great_expectations() -> None:
+    """Import Great Expectations (seconds of Python), e.g. in a thread while files are hashed."""
+    _gx()
+
+
 class Validator:
     """One ephemeral Great Expectations context per ingest run; validates key frames."""
 
@@ -368,18 +373,17 @@ class Validator:
                 out[int(index)][rule] = np.unique(positions % size)
         return out
 
-    def duplicated_positions(self, file_numbers: np.ndarray, id_codes: pd.Series, rule: str) -> np.ndarray:
-        """Positions of rows whose (file, id) appears more than once; all copies are reported."""
-        if len(file_numbers) == 0:
+    def duplicated_positions(self, file_and_id: pd.Series, rule: str) -> np.ndarray:
+        """Positions of rows whose (file, id) code appears more than once; all copies are reported.
+
+        `file_and_id` holds one integer per row coding its file and its id (NULL where the id is missing).
+        """
+        if len(file_and_id) == 0:
             return np.empty(0, np.int64)
         frame = pd.DataFrame(
-            {
-                KEY_INDEX: np.arange(len(file_numbers), dtype=np.int64),
-                "file": file_numbers,
-                "id_code": id_codes,
-            }
+            {KEY_INDEX: np.arange(len(file_and_id), dtype=np.int64), "file_and_id": file_and_id}
         )
-        expectation = self._gx.expectations.ExpectCompoundColumnsToBeUnique(
-            column_list=["file", "id_code"], ignore_row_if="any_value_is_missing", meta={"rule": rule}
+        expectation = self._gx.expectations.ExpectColumnValuesToBeUnique(
+            column="file_and_id", meta={"rule": rule}
         )
         return self._validate(frame, [expectation]).get(rule, np.empty(0, np.int64))
