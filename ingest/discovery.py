@@ -46,6 +46,7 @@ class Delivery:
     mtime_ns: int
     content_hash: str  # sha256 of the content
     problem: str | None  # why the file cannot be loaded as the contract, or None
+    lines: int = 0  # physical lines (a last line without a line break counts)
 
     @property
     def file_id(self) -> str:
@@ -69,12 +70,16 @@ def delivery_id(relpath: str, content_hash: str) -> str:
     return hashlib.sha256(f"{relpath}\n{content_hash}".encode()).hexdigest()
 
 
-def sha256_of_file(path: Path) -> str:
+def hash_and_count_lines(path: Path) -> tuple[str, int]:
+    """sha256 of the content and its number of physical lines, in one pass."""
     digest = hashlib.sha256()
+    newlines, last = 0, b"\n"
     with path.open("rb") as handle:
         while chunk := handle.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
-    return digest.hexdigest()
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), newlines + (last != b"\n")
 
 
 def classify(relpath: str) -> tuple[str | None, date | None, str | None, str | None]:
@@ -119,6 +124,7 @@ def _describe(landing: Path, path: Path) -> Delivery:
     stat = path.stat()
     relpath = path.relative_to(landing).as_posix()
     table, export_date, client_id, problem = classify(relpath)
+    content_hash, lines = hash_and_count_lines(path)
     return Delivery(
         path=path,
         relpath=relpath,
@@ -127,8 +133,9 @@ def _describe(landing: Path, path: Path) -> Delivery:
         client_id=client_id,
         size=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
-        content_hash=sha256_of_file(path),
+        content_hash=content_hash,
         problem=problem,
+        lines=lines,
     )
 
 

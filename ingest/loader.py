@@ -21,8 +21,8 @@ run or by this one (clients files load before the other tables in every run). A 
 depends on what had been delivered when it was loaded: a payment delivered before its client's first
 snapshot stays in quarantine, where it can be replayed once the client exists.
 
-Line numbers: the header is line 1 and the n-th record is line n + 1; this is the physical line
-unless a quoted field spans several lines, in which case later records are numbered by record.
+Line numbers are physical lines of the file (the header is line 1), also when blank lines or quoted
+line breaks make records and lines differ; a JSON report is line 1.
 """
 
 # SQL here interpolates only our own identifiers (contract names, working tables); values are parameters.
@@ -650,12 +650,8 @@ class _Run:
             "CAST(export_date AS DATE) AS export_date, start_row FROM _ingest_files_frame"
         )
         self.con.unregister("_ingest_files_frame")
-        # records after a malformed line sit one line lower than their position says
         fixes = [
-            (f.number, ordinal, line)
-            for f in files
-            if f.malformed
-            for ordinal, line in enumerate(_record_lines(f.rows, [m[0] for m in f.malformed]))
+            (f.number, ordinal, line) for f in files for ordinal, line in enumerate(_line_numbers(f) or ())
         ]
         frame = pd.DataFrame(fixes, columns=["file", "ordinal", "line"], dtype="int64")
         self.con.register("_ingest_fix_frame", frame)
@@ -742,16 +738,29 @@ class _Run:
         self.con.unregister("_ingest_log_frame")
 
 
-def _record_lines(records: int, malformed_lines: list[int]) -> list[int]:
-    """Line of each well-formed record when the lines in `malformed_lines` held rejected records."""
-    skipped = set(malformed_lines)
+def _line_numbers(f: _File) -> list[int] | None:
+    """The line of each well-formed record of a CSV file, or None when it is its position + 1."""
+    if f.record is not None:
+        return None
+    malformed = {m[0] for m in f.malformed}
+    if f.delivery.lines == 1 + f.rows + len(malformed):
+        # one record per line: records after a malformed line sit one line lower than their position says
+        return [line for line in range(2, 2 + f.rows + len(malformed)) if line not in malformed] or None
+    # blank lines or quoted line breaks: find where each record starts
     lines: list[int] = []
-    line = 2
-    while len(lines) < records:
-        if line not in skipped:
-            lines.append(line)
-        line += 1
-    return lines
+    try:
+        with f.delivery.path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            start = reader.line_num + 1
+            for record in reader:
+                if record and start not in malformed:
+                    lines.append(start)
+                start = reader.line_num + 1
+    except (OSError, csv.Error):
+        return None
+    # should Python's reader split the file differently from DuckDB's, keep the positions
+    return lines if len(lines) == f.rows else None
 
 
 def _bureau_text(f: _File, column: str) -> str | None:

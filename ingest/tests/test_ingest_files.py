@@ -211,6 +211,31 @@ def test_rows_the_csv_parser_cannot_split_are_quarantined_as_raw_lines(
     assert rejected[6]["rules_broken"] == ["csv:invalid_encoding"]
 
 
+def test_line_numbers_are_physical_lines_across_blank_lines_and_quoted_line_breaks(
+    landing: Landing, warehouse: Path
+) -> None:
+    rows = csv_bytes(
+        CLIENT_HEADER, [client_row("1", client_name="Two@lines"), client_row("2"), client_row("3")]
+    )
+    header, one, two, three = rows.splitlines()
+    lines = [
+        header,  # 1
+        one.replace(b"Two@lines", b'"Two\nlines"'),  # 2-3: a quoted line break
+        b"",  # 4
+        two,  # 5
+        b"",  # 6
+        three.replace(b",active,", b",Active,"),  # 7: quarantined
+    ]
+    landing.write("clients/clients_2025-03-31.csv", b"\n".join(lines) + b"\n")
+
+    ingest_landing(landing.root, warehouse)
+
+    loaded = query(warehouse, "SELECT client_id, client_name, _line_number FROM raw.clients ORDER BY 3")
+    assert [(r["client_id"], r["_line_number"]) for r in loaded] == [("1", 2), ("2", 5)]
+    assert loaded[0]["client_name"] == "Two\nlines"
+    assert [(r["record"]["client_id"], r["line_number"]) for r in quarantine(warehouse)] == [("3", 7)]
+
+
 def test_quarantined_record_is_verbatim_with_the_files_own_header(landing: Landing, warehouse: Path) -> None:
     header = ["Client_ID", "registration_date", "Account_Status", "extra note"]
     landing.csv("clients", [["0042", " 2024-01-01", "Active", "a, b"]], header=header)
