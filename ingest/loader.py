@@ -349,7 +349,11 @@ class _Run:
         rejected: list[tuple[Delivery, str]] = []
         readable: list[tuple[Delivery, list[str], list[str]]] = []
         for d in deliveries:
-            header, problem = read_header(d.path)
+            try:
+                header, problem = read_header(d.path)
+            except OSError:
+                self.result.changed_during_load.append(d.relpath)  # gone since discovery
+                continue
             names = None
             if header is not None:
                 names, problem = match_header(spec, header)
@@ -473,7 +477,11 @@ class _Run:
             rejected: list[tuple[Delivery, str]] = []
             files: list[_File] = []
             for d in deliveries[offset : offset + BATCH_BUREAU_FILES]:
-                record, report_date, problem = parse_bureau(d.path)
+                try:
+                    record, report_date, problem = parse_bureau(d.path)
+                except OSError:
+                    self.result.changed_during_load.append(d.relpath)  # gone since discovery
+                    continue
                 if problem:
                     rejected.append((d, problem))
                 elif as_of is not None and report_date > as_of:
