@@ -97,7 +97,11 @@ def main() -> None:
             env,
         )
     finally:
-        if not args.keep:
+        if args.keep:
+            print(
+                f"kept: RISKMART_WAREHOUSE={env['RISKMART_WAREHOUSE']} RISKMART_TRUTH={env['RISKMART_TRUTH']}"
+            )
+        else:
             shutil.rmtree(work, ignore_errors=True)
     report = {
         "benchmark": "cycle",
