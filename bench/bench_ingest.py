@@ -4,7 +4,8 @@ same files, measured in the same run.
     .venv/bin/python -m bench ingest                                   # 20,000 clients x 24 months
     .venv/bin/python -m bench ingest -- --clients 5000 --landing /tmp/l  # reuse or create a landing there
 
-Plain reads, both with the contract's column list given (no sniffing, which alone costs ~0.1 s per file):
+Plain reads, both with the contract's column list given (no sniffing, which alone costs ~0.1 s per file)
+and `ignore_errors`, `strict_mode = false` (to get through the broken files of a dirty landing):
 * `parse`: `SELECT count(*) FROM read_csv(files)` per table, every column as text: the CSV parse alone;
 * `load`: `CREATE TABLE AS SELECT * FROM read_csv(files)` per table with the contract's types, into a fresh
   DuckDB file, plus `read_json` of the bureau files: a typed load without validation.
@@ -31,7 +32,9 @@ from ingest.loader import ingest_landing
 RESULTS = Path(__file__).parent / "results"
 
 
-def _landing(path: Path, clients: int, months: int, end_date: date, dirty_rate: float) -> tuple[Path, float | None]:
+def _landing(
+    path: Path, clients: int, months: int, end_date: date, dirty_rate: float
+) -> tuple[Path, float | None]:
     """The landing to benchmark on: reused when `path` already holds one, else generated."""
     if path.exists() and any(path.rglob("*.csv")):
         return path, None
@@ -64,7 +67,8 @@ def plain_reads(landing: Path, scratch: Path) -> dict[str, float]:
         for spec in CSV_TABLES:
             columns = {c.name: "VARCHAR" for c in spec.columns}
             con.execute(
-                "SELECT count(*) FROM read_csv($files, header = true, auto_detect = false, columns = $columns)",
+                "SELECT count(*) FROM read_csv("
+                "$files, header = true, auto_detect = false, columns = $columns, ignore_errors = true, strict_mode = false)",
                 {"files": _files(landing, spec.folder, ".csv"), "columns": columns},
             ).fetchall()
         out["parse"] = time.perf_counter() - started
@@ -76,19 +80,24 @@ def plain_reads(landing: Path, scratch: Path) -> dict[str, float]:
             columns = {c.name: c.type for c in spec.columns}
             con.execute(
                 f"CREATE TABLE {spec.name} AS SELECT * FROM read_csv("  # noqa: S608 (our table names)
-                "$files, header = true, auto_detect = false, columns = $columns)",
+                "$files, header = true, auto_detect = false, columns = $columns, ignore_errors = true, strict_mode = false)",
                 {"files": _files(landing, spec.folder, ".csv"), "columns": columns},
             )
         bureau = _files(landing, HCPN_FOLDER, ".json")
         if bureau:
-            con.execute("CREATE TABLE hcpn AS SELECT * FROM read_json($files, union_by_name = true)", {"files": bureau})
+            con.execute(
+                "CREATE TABLE hcpn AS SELECT * FROM read_json($files, union_by_name = true, format = 'newline_delimited', ignore_errors = true)",
+                {"files": bureau},
+            )
         out["load"] = time.perf_counter() - started
     database.unlink()
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
@@ -113,7 +122,9 @@ def main() -> None:
         load_after = os.getloadavg()
         rerun = ingest_landing(landing, warehouse)
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            rows = dict(con.execute("SELECT table_name, sum(rows_read) FROM raw.ingest_log GROUP BY 1").fetchall())
+            rows = dict(
+                con.execute("SELECT table_name, sum(rows_read) FROM raw.ingest_log GROUP BY 1").fetchall()
+            )
         summary = {
             "date": datetime.now(UTC).date().isoformat(),
             "machine": f"{os.cpu_count()} cores {platform.processor() or platform.machine()}, Python "

@@ -191,7 +191,7 @@ def ingest_landing(
     importer.start()
     deliveries = discover(landing)
     importer.join()
-    result = IngestResult(files=[], timings={"discover": time.perf_counter() - started})
+    result = IngestResult(files=[], timings={"discover_and_import": time.perf_counter() - started})
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse)) as con:
         # only reading a batch needs the read order (line numbers); elsewhere order is free to change
@@ -601,8 +601,12 @@ class _Run:
             if failures[index]:
                 # every failing key of the group with its rules, joined back to the rows holding it
                 failing = pd.DataFrame(
-                    [(int(key), rule) for rule, at in failures[index].items() for key in keys[index][at]],
-                    columns=["__key", "rule"],
+                    {
+                        "__key": np.concatenate([keys[index][at] for at in failures[index].values()]),
+                        "rule": np.repeat(
+                            list(failures[index]), [len(at) for at in failures[index].values()]
+                        ),
+                    }
                 )
                 match = " AND ".join(
                     f"({sql}) IS NOT DISTINCT FROM k.{quote_ident(name)}"
@@ -752,8 +756,10 @@ def _line_numbers(f: _File) -> list[int] | None:
         return None
     malformed = {m[0] for m in f.malformed}
     if f.delivery.lines == 1 + f.rows + len(malformed):
+        if not malformed:
+            return None
         # one record per line: records after a malformed line sit one line lower than their position says
-        return [line for line in range(2, 2 + f.rows + len(malformed)) if line not in malformed] or None
+        return [line for line in range(2, 2 + f.rows + len(malformed)) if line not in malformed]
     # blank lines or quoted line breaks: find where each record starts
     lines: list[int] = []
     try:

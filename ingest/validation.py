@@ -16,8 +16,8 @@ daily full snapshots repeat the same values thousands of times, so the rules are
 
 Each group of keys becomes columns of a pandas frame (groups of similar size share a frame; shorter
 groups are repeated to the frame's length) and one Great Expectations validation with
-`result_format=COMPLETE` and `unexpected_index_column_names=["_k"]` names the failing keys of every
-rule. Rules a row breaks are all reported, named `<column>:<check>`, e.g. `payment_amount:greater_than_0`,
+`result_format=COMPLETE` and `unexpected_index_column_names=["_k"]` (the frame's index) names the failing
+keys of every rule. Rules a row breaks are all reported, named `<column>:<check>`, e.g. `payment_amount:greater_than_0`,
 `payment_date:not_after_file_date`, `payment_amount:type_double`, `client_id:client_exists`.
 
 Types are parsed by DuckDB behind a strict pattern (DuckDB alone would round '1.5' into an integer or read
@@ -78,7 +78,14 @@ TYPE_PATTERNS = {
 
 EXPORT_DATE_COLUMN = "__export_date"  # the batch table's export date of each row (set by the loader)
 FILE_COLUMN = "__file"  # the batch table's file number of each row
-KEY_INDEX = "_k"  # position of a key in a validation frame
+KEY_INDEX = "_k"  # position of a key in a validation frame (the frame's named index)
+# Every failing row by its `_k`; without the failing values, which the routing does not need: with a
+# named index Great Expectations then lists the index values without touching the rows one by one.
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [KEY_INDEX],
+    "exclude_unexpected_values": True,
+}
 # Groups smaller than this share one frame regardless of padding; larger ones are packed by size.
 SMALL_GROUP = 50_000
 
@@ -323,6 +330,7 @@ class Validator:
 
     def _validate(self, frame: pd.DataFrame, expectations: list) -> dict[str, np.ndarray]:
         """Rule (each expectation's meta["rule"]) -> positions (`_k`) of the frame's rows that break it."""
+        frame = frame.set_index(KEY_INDEX)
         self._suites += 1
         suite = self._gx.ExpectationSuite(name=f"riskmart_ingest_{self._suites}")
         for expectation in expectations:
@@ -332,7 +340,7 @@ class Validator:
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
             result = batch.validate(
                 suite,
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [KEY_INDEX]},
+                result_format=RESULT_FORMAT,
             )
         finally:
             self.context.suites.delete(suite.name)
@@ -343,8 +351,7 @@ class Validator:
                 raise RuntimeError(f"Great Expectations could not evaluate {rule}: {outcome.exception_info}")
             if outcome.success:
                 continue
-            index = outcome.result.get("unexpected_index_list") or []
-            positions = np.fromiter((row[KEY_INDEX] for row in index), dtype=np.int64, count=len(index))
+            positions = _unexpected_positions(outcome.result.get("unexpected_index_list") or [])
             failures[rule] = np.union1d(failures.get(rule, np.empty(0, np.int64)), positions)
         return failures
 
@@ -387,3 +394,14 @@ class Validator:
             column="file_and_id", meta={"rule": rule}
         )
         return self._validate(frame, [expectation]).get(rule, np.empty(0, np.int64))
+
+
+def _unexpected_positions(unexpected_index_list: list) -> np.ndarray:
+    """`_k` of every failing row: one dict of lists (values excluded) or one dict per row."""
+    parts = [
+        np.asarray(
+            entry[KEY_INDEX] if isinstance(entry[KEY_INDEX], list) else [entry[KEY_INDEX]], dtype=np.int64
+        )
+        for entry in unexpected_index_list
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
