@@ -1,8 +1,26 @@
+-- incremental by order_id: a run restages only the orders listed in any delivery of a path
+-- delivered since the last build (old deliveries too, so an order a correction dropped is removed)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_changed_keys',
+        unique_key='order_id',
+        changed_keys_table='orders',
+        changed_keys_column='order_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'orders') }}
+    where {{ is_newest_delivery() }}
+    {%- if is_incremental() %}
+        -- only the keys of files delivered since the last build
+        and order_id in ({{ changed_raw_keys('orders', 'order_id') }})
+    {%- endif %}
 
 ),
 
@@ -30,7 +48,6 @@ deduplicated as (
         _loaded_at as loaded_at
 
     from source
-    where {{ is_newest_delivery() }}
     -- overlapping export windows repeat an order: the newest created_at wins, then the newest delivery
     qualify
         row_number() over (

@@ -1,8 +1,26 @@
+-- incremental by payment_id: a run restages only the payments listed in any delivery of a path
+-- delivered since the last build (old deliveries too, so a payment a correction dropped is removed)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_changed_keys',
+        unique_key='payment_id',
+        changed_keys_table='payments',
+        changed_keys_column='payment_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'payments') }}
+    where {{ is_newest_delivery() }}
+    {%- if is_incremental() %}
+        -- only the keys of files delivered since the last build
+        and payment_id in ({{ changed_raw_keys('payments', 'payment_id') }})
+    {%- endif %}
 
 ),
 
@@ -36,7 +54,6 @@ deduplicated as (
         _loaded_at as loaded_at
 
     from source
-    where {{ is_newest_delivery() }}
     -- overlapping export windows repeat a payment: the newest created_at wins, then the newest delivery
     qualify
         row_number() over (

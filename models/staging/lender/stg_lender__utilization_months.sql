@@ -1,8 +1,25 @@
+-- incremental by export date: a run restages only the export dates of paths delivered since the last build
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_changed_keys',
+        unique_key='export_date',
+        changed_keys_table='utilization_monthly',
+        changed_keys_column='_export_date',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'utilization_monthly') }}
+    where {{ is_newest_delivery() }}
+    {%- if is_incremental() %}
+        -- only the keys of files delivered since the last build
+        and _export_date in ({{ changed_raw_keys('utilization_monthly', '_export_date') }})
+    {%- endif %}
 
 ),
 
@@ -24,11 +41,9 @@ deduplicated as (
 
         -- delivery: a month is restated while open, so every delivery is kept for point-in-time reads
         _export_date as export_date,
-        _export_date = max(_export_date) over (partition by id) as is_latest_export,
         _loaded_at as loaded_at
 
     from source
-    where {{ is_newest_delivery() }}
     qualify
         row_number() over (
             partition by id, _export_date
