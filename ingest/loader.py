@@ -557,6 +557,8 @@ class _Run:
             if files:
                 with self.timed("insert"):
                     self._insert_raw(spec, loaded_at)
+            with self.timed("quarantine"):
+                self._insert_csv_quarantine(spec, files, loaded_at)
             if len(quarantine):
                 quarantine["loaded_at"] = loaded_at
                 self.con.register("_ingest_quarantine_frame", quarantine)
@@ -679,29 +681,30 @@ class _Run:
         )
         return join, f"COALESCE(fix.line, {alias}.rowid - fl.start_row + 2)"
 
-    def _quarantine_rows(self, spec: TableSpec, files: list[_File]) -> tuple[pd.DataFrame, dict, dict]:
-        """The quarantine records of the batch, rejected rows per file, and rule counts per file."""
-        join, line = self._line_sql()
-        columns = [d[0] for d in self.con.execute(f"SELECT * FROM {BATCH} LIMIT 0").description]
-        rows = self.con.execute(
-            f"SELECT b.{FILE_COLUMN}, {line} AS line, r.rules, "
-            + ", ".join(f"b.{quote_ident(c)}" for c in columns[2:])
-            + f" FROM {BATCH} AS b JOIN {BAD_ROWS} AS r ON r.row = b.rowid {join} ORDER BY 1, 2"
-        ).fetchall()
-        by_number = {f.number: f for f in files}
-        records: list[dict[str, Any]] = []
+    def _quarantine_rows(self, spec: TableSpec, files: list[_File]) -> tuple[pd.DataFrame, Counter, dict]:
+        """Quarantine records built in Python (bureau reports, malformed CSV lines), rejected rows per
+        file, and rule counts per file. Rejected CSV records are written by `_insert_csv_quarantine`."""
         per_file: Counter = Counter()
         rule_counts: dict[int, Counter] = {}
-        position = {c: i for i, c in enumerate(columns[2:])}
-        for number, line_number, rules, *values in rows:
-            f = by_number[number]
-            if f.record is not None:
-                record = f.record
-            else:
-                record = {h: values[position[n]] for h, n in zip(f.header, f.names, strict=True)}
-            records.append(_quarantine_entry(spec, f, int(line_number), record, list(rules)))
-            per_file[number] += 1
-            rule_counts.setdefault(number, Counter()).update(rules)
+        counts = self.con.execute(
+            f"SELECT b.{FILE_COLUMN}, rule, count(*) FROM {BAD_ROWS} AS r JOIN {BATCH} AS b ON r.row = b.rowid, "
+            "unnest(r.rules) AS u(rule) GROUP BY ALL"
+        ).fetchall()
+        for number, rule, count in counts:
+            rule_counts.setdefault(number, Counter())[rule] = count
+        for number, count in self.con.execute(
+            f"SELECT b.{FILE_COLUMN}, count(*) FROM {BAD_ROWS} AS r JOIN {BATCH} AS b ON r.row = b.rowid GROUP BY 1"
+        ).fetchall():
+            per_file[number] = count
+        records: list[dict[str, Any]] = []
+        bureau = [f for f in files if f.record is not None and per_file.get(f.number)]
+        if bureau:
+            rules_of = dict(
+                self.con.execute(
+                    f"SELECT b.{FILE_COLUMN}, r.rules FROM {BAD_ROWS} AS r JOIN {BATCH} AS b ON r.row = b.rowid"
+                ).fetchall()
+            )
+            records += [_quarantine_entry(spec, f, 1, f.record, list(rules_of[f.number])) for f in bureau]
         for f in files:
             for line_number, error_types, raw_line in f.malformed:
                 rules = [f"csv:{t}" for t in error_types.split(",")]
@@ -720,6 +723,25 @@ class _Run:
             ],
         )
         return frame.astype({c: "object" for c in frame.columns if c != "line_number"}), per_file, rule_counts
+
+    def _insert_csv_quarantine(self, spec: TableSpec, files: list[_File], loaded_at: datetime) -> None:
+        """Rejected CSV records, verbatim as JSON objects keyed by each file's own header."""
+        join, line = self._line_sql()
+        layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        for f in files:
+            if f.record is None:
+                layouts.setdefault((tuple(f.header), tuple(f.names)), []).append(f.number)
+        for (header, names), numbers in layouts.items():
+            pairs = ", ".join(f"$key_{i}, b.{quote_ident(name)}" for i, name in enumerate(names))
+            self.con.execute(
+                f"INSERT INTO {RAW_SCHEMA}.{QUARANTINE_TABLE} "
+                f"SELECT fl.file_id, fl.source_file, $table, {line}, json_object({pairs}), to_json(r.rules), "
+                f"fl.export_date, $loaded_at "
+                f"FROM {BATCH} AS b JOIN {BAD_ROWS} AS r ON r.row = b.rowid {join} "
+                f"WHERE b.{FILE_COLUMN} IN (SELECT unnest($numbers))",
+                {"table": spec.name, "loaded_at": loaded_at, "numbers": numbers}
+                | {f"key_{i}": text for i, text in enumerate(header)},
+            )
 
     def _insert_raw(self, spec: TableSpec, loaded_at: datetime) -> None:
         join, line = self._line_sql()
