@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from ingest.contract import (
     CSV_FILE_PATTERN,
     CSV_TABLES,
@@ -29,6 +31,7 @@ from ingest.contract import (
 )
 
 HASH_CHUNK_BYTES = 1 << 20
+NEWLINE = ord("\n")
 # load order: clients first (the client-exists rule needs them), the bureau reports last
 TABLE_ORDER: dict[str, int] = {t.name: i for i, t in enumerate(CSV_TABLES)} | {HCPN_TABLE: len(CSV_TABLES)}
 
@@ -77,7 +80,8 @@ def hash_and_count_lines(path: Path) -> tuple[str, int]:
     with path.open("rb") as handle:
         while chunk := handle.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
-            newlines += chunk.count(b"\n")
+            # numpy counts several times faster than bytes.count and lets the other threads run
+            newlines += int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == NEWLINE))
             last = chunk[-1:]
     return digest.hexdigest(), newlines + (last != b"\n")
 
@@ -139,7 +143,7 @@ def _describe(landing: Path, path: Path) -> Delivery:
     )
 
 
-def discover(landing: Path, workers: int = 4) -> list[Delivery]:
+def discover(landing: Path, workers: int = 6) -> list[Delivery]:
     """Every file under `landing`, hashed, in load order (table order, then export date, then path).
 
     The order depends only on names and contents, never on the order the file system lists them.
