@@ -76,6 +76,7 @@ from ingest.validation import (
 BATCH_BYTES = 384 * 1024 * 1024
 BATCH_BUREAU_FILES = 50_000
 MAX_HEADER_BYTES = 1 << 20
+HEADER_CHUNK_BYTES = 1 << 13
 # The contract: a bureau report without defaults_bureau reports none.
 LOAD_DEFAULTS = {(HCPN_TABLE, "defaults_bureau"): "0"}
 LOADED, LOADED_WITH_REJECTS, REJECTED = "loaded", "loaded_with_rejects", "rejected"
@@ -238,8 +239,13 @@ def _now() -> datetime:
 
 def read_header(path: Path) -> tuple[list[str] | None, str | None]:
     """The header row of a CSV file as written, or the reason it is not a readable UTF-8 CSV."""
+    head = b""
     with path.open("rb") as handle:
-        head = handle.read(MAX_HEADER_BYTES)
+        # the header is short: read a little at a time until the first line break
+        while len(head) < MAX_HEADER_BYTES and (chunk := handle.read(HEADER_CHUNK_BYTES)):
+            head += chunk
+            if b"\n" in chunk:
+                break
     if not head.strip():
         return None, "empty file: no header row"
     if b"\x00" in head:
@@ -323,16 +329,11 @@ class _Run:
 
     # ---- files rejected whole -------------------------------------------------------------------------
 
-    def reject_whole(
-        self, rejected: list[tuple[Delivery, str]], export_dates: dict[str, date] | None = None
-    ) -> None:
+    def reject_whole(self, rejected: list[tuple[Delivery, str]]) -> None:
         if not rejected:
             return
         now = _now()
-        entries = [
-            _log_entry(d, REJECTED, 0, 0, message, now, now, (export_dates or {}).get(d.file_id))
-            for d, message in rejected
-        ]
+        entries = [_log_entry(d, REJECTED, 0, 0, message, now, now, None) for d, message in rejected]
         self.con.execute("BEGIN TRANSACTION")
         try:
             self._insert_log(entries)
