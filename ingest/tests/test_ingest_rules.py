@@ -190,10 +190,9 @@ def test_boundaries_pass(tmp_path: Path) -> None:
 
 def test_duplicate_client_ids_in_one_file_reject_every_copy(tmp_path: Path) -> None:
     landing = Landing(tmp_path / "landing")
-    landing.csv(
-        "clients",
-        [client_row("C1"), client_row("C2"), client_row("C1", client_name="Other"), client_row("C3")],
-    )
+    rows = [client_row("C1"), client_row("C2"), client_row("C1", client_name="Other"), client_row("C3")]
+    # two rows without an id are missing an id, not duplicates of each other
+    landing.csv("clients", [*rows, client_row("", client_name="A"), client_row("", client_name="B")])
     # the same id in another day's file is a snapshot, not a duplicate
     landing.csv("clients", [client_row("C1"), client_row("C2")], export=EXPORT - timedelta(days=1))
 
@@ -203,6 +202,8 @@ def test_duplicate_client_ids_in_one_file_reject_every_copy(tmp_path: Path) -> N
     assert [(r["line_number"], r["record"]["client_id"], r["rules_broken"]) for r in rows] == [
         (2, "C1", ["client_id:unique_within_file"]),
         (4, "C1", ["client_id:unique_within_file"]),
+        (6, None, ["client_id:required"]),
+        (7, None, ["client_id:required"]),
     ]
     loaded = query(tmp_path / "w.duckdb", "SELECT _export_date, client_id FROM raw.clients ORDER BY 1, 2")
     assert [(r["_export_date"], r["client_id"]) for r in loaded] == [
