@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import tempfile
 import time
@@ -144,6 +145,7 @@ def main() -> None:
             "ratio_to_plain_load": round(result.seconds / plain["load"], 2),
             "ratio_to_plain_parse": round(result.seconds / plain["parse"], 2),
             "rows_rejected": sum(f["rows_rejected"] for f in result.files),
+            "peak_rss_megabytes": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "rerun_seconds": round(rerun.seconds, 2),
             "rerun_loaded_files": len(rerun.files),
         }
