@@ -38,10 +38,13 @@ def release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = None) -> object:
+def run_dbt(
+    settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = None, quiet: bool = False
+) -> object:
     """Invoke `dbt <args>` on riskmart's project and profile; raise DbtError when it fails.
 
-    Returns dbt's result object (for `build`/`run`, a RunExecutionResult).
+    Returns dbt's result object (for `build`/`run`, a RunExecutionResult). `quiet` keeps dbt's console to
+    errors (the daily cycle prints its own progress); dbt's full log is in dbt/logs beside the warehouse.
     """
     from dbt.cli.main import dbtRunner
 
@@ -62,6 +65,8 @@ def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = 
         "--target",
         settings.dbt_target,
     ]
+    if quiet:
+        full_args.append("--quiet")
     if dbt_vars:
         import json
 
@@ -80,6 +85,6 @@ def run_dbt(settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = 
             status = str(getattr(node, "status", "")).lower()
             if status in {"error", "fail", "runtime error"}:
                 failed.append(f"{node.node.name}: {status}: {(node.message or '').strip()[:300]}")
-        detail = "\n  ".join(failed) if failed else "see the dbt log above"
+        detail = "\n  ".join(failed) if failed else f"see the dbt log in {work_dir / 'logs'}"
         raise DbtError(f"dbt {' '.join(args)} failed:\n  {detail}")
     return outcome.result

@@ -92,7 +92,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     dbt_vars = {"as_of_date": summary.as_of.isoformat()}
 
     with _step("dbt build: features", summary, console):
-        run_dbt(settings, ["build", "--exclude", SCORING_SELECTOR], dbt_vars=dbt_vars)
+        run_dbt(settings, ["build", "--exclude", SCORING_SELECTOR], dbt_vars=dbt_vars, quiet=True)
 
     if needs_training(settings, summary.as_of):
         try:
@@ -114,7 +114,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         summary.model_metrics = champion.get("metrics", {})
 
     with _step("dbt build: scores", summary, console):
-        run_dbt(settings, ["build", "--select", SCORING_SELECTOR], dbt_vars=dbt_vars)
+        run_dbt(settings, ["build", "--select", SCORING_SELECTOR], dbt_vars=dbt_vars, quiet=True)
 
     with _step("publish", summary, console):
         # readers get the card, not the server's paths
@@ -154,7 +154,7 @@ def _risk_levels(settings: Settings, as_of: date) -> dict[str, int]:
             "select risk_level, count(*) from marts.fct_client_scores where score_date = ? group by 1 order by 1",
             [as_of],
         ).fetchall()
-    return {level: n for level, n in rows}
+    return dict(rows)
 
 
 def _print_summary(summary: CycleSummary, console: Console) -> None:

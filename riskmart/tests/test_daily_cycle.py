@@ -50,7 +50,8 @@ def test_cycle_scores_every_client_at_the_as_of_date(demo_cycle):
         ).fetchone()[0]
         scored = con.execute(
             "select count(*), count(*) filter (where scored_by in ('model', 'in_default')), "
-            "count(*) filter (where scored_by = 'in_default' and risk_level = 'HIGH'), min(score), max(score) "
+            "count(*) filter (where scored_by = 'in_default' and (risk_level <> 'HIGH' or score <> 300)), "
+            "min(score), max(score) "
             "from marts.fct_client_scores where score_date = ?",
             [demo_cycle.as_of],
         ).fetchone()
@@ -60,6 +61,7 @@ def test_cycle_scores_every_client_at_the_as_of_date(demo_cycle):
     assert featured > 100
     assert scored[0] == featured == demo_cycle.summary.clients_scored
     assert scored[1] == featured, "with a champion every client is scored by the model or already in default"
+    assert scored[2] == 0, "a client already in default is HIGH risk with the lowest score"
     assert 300 <= scored[3] <= scored[4] <= 850
     assert champion is not None and champion[0] == demo_cycle.summary.model_version
     assert demo_cycle.summary.rows_rejected > 0, "the demo export has dirty rows, which must be quarantined"
