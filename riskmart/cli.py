@@ -33,6 +33,18 @@ def fail(message: str, hint: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def parse_date(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option as a date (None stays None), or the CLI's error saying how to give it."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(
+            f"{option} {value!r} is not a date", f"give it as YYYY-MM-DD, e.g. {option} 2026-06-30"
+        ) from None
+
+
 @app.command("demo-data")
 def demo_data(
     landing: LandingOpt = None,
@@ -63,12 +75,7 @@ def demo_data(
     if skip_if_present and settings.landing.exists() and any(settings.landing.rglob("*.csv")):
         console.print(f"landing data present in {settings.landing}: demo data not generated")
         return
-    try:
-        end = date.fromisoformat(end_date) if end_date else date.fromordinal(date.today().toordinal() - 1)
-    except ValueError:
-        raise fail(
-            f"--end-date {end_date!r} is not a date", "give it as YYYY-MM-DD, e.g. --end-date 2026-06-30"
-        ) from None
+    end = parse_date(end_date, "--end-date") or date.fromordinal(date.today().toordinal() - 1)
     try:
         with console.status("generating demo data"):
             summary = generate_demo_data(
@@ -104,10 +111,7 @@ def ingest(
             f"landing folder {settings.landing} does not exist",
             "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
         )
-    try:
-        cutoff = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
+    cutoff = parse_date(as_of, "--as-of")
     result = ingest_landing(settings.landing, settings.warehouse, as_of=cutoff)
     _print_ingest_summary(result.files)
 
@@ -206,10 +210,7 @@ def train(
     from ml.train import train_model
 
     settings = get_settings(warehouse=warehouse, registry_dir=registry_dir)
-    try:
-        cutoff = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
+    cutoff = parse_date(as_of, "--as-of")
     try:
         with console.status("training"):
             result = train_model(settings, as_of=cutoff)
@@ -269,10 +270,7 @@ def score(
     from ml.warehouse import open_warehouse
 
     settings = get_settings(warehouse=warehouse, registry_dir=registry_dir)
-    try:
-        day = date.fromisoformat(feature_date) if feature_date else None
-    except ValueError:
-        raise fail(f"--date {feature_date!r} is not a date", "give it as YYYY-MM-DD") from None
+    day = parse_date(feature_date, "--date")
     try:
         day = day or latest_feature_date(open_warehouse(settings.warehouse))
         if day is None:
@@ -311,10 +309,7 @@ def run(
     from riskmart.pipeline import CycleError, run_daily_cycle
 
     settings = get_settings(landing=landing, warehouse=warehouse)
-    try:
-        cutoff = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise fail(f"--as-of {as_of!r} is not a date", "give it as YYYY-MM-DD") from None
+    cutoff = parse_date(as_of, "--as-of")
     try:
         run_daily_cycle(settings, as_of=cutoff, console=console)
     except DbtError as exc:
@@ -337,10 +332,7 @@ def backfill_days(
     from riskmart.pipeline import CycleError, backfill
 
     settings = get_settings(landing=landing, warehouse=warehouse)
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError:
-        raise fail(f"--from {start!r} or --to {end!r} is not a date", "give both as YYYY-MM-DD") from None
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
     if last < first:
         raise fail(f"--to {last} is before --from {first}", "swap them")
     try:
