@@ -17,38 +17,19 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from riskmart.settings import PROJECT_DIR
+from bench import timed_process
 
 RESULTS = Path(__file__).parent / "results" / "cycle.json"
 RISKMART = str(Path(sys.executable).parent / "riskmart")
 
 
 def _timed(label: str, command: list[str], env: dict[str, str]) -> dict:
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    output = process.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(output[-4000:], file=sys.stderr)
-        raise SystemExit(f"{label} failed")
-    step = {
-        "seconds": round(seconds, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-    }
-    print(
-        f"{label}: {step['seconds']:.1f} s wall, {step['cpu_seconds']:.1f} s CPU, {step['peak_rss_mib']:.0f} MiB"
-    )
+    step, output = timed_process(label, command, env)
     print("\n".join(line for line in output.splitlines() if "│" in line or "✓" in line), flush=True)
     return step
 

@@ -26,6 +26,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench import timed_process
 from riskmart.settings import PROJECT_DIR
 
 RESULTS = Path(__file__).parent / "results" / "features.json"
@@ -34,33 +35,9 @@ BIN = Path(sys.executable).parent
 
 
 def _run(label: str, command: list[str], env: dict[str, str] | None = None, dbt: bool = False) -> dict:
-    """Run one step in a child process; its wall time and peak resident memory (from wait4). A dbt step
-    whose command ran but had failing nodes (exit 1) is timed too: its failures go into the report."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=PROJECT_DIR,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    output = process.stdout.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    if process.returncode != 0 and not (dbt and process.returncode == 1):
-        print(output[-4000:], file=sys.stderr)
-        raise SystemExit(f"{label} failed (exit {process.returncode})")
-    step = {
-        "seconds": round(seconds, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-    }
-    print(
-        f"{label}: {step['seconds']:.1f} s wall, {step['cpu_seconds']:.1f} s CPU, {step['peak_rss_mib']:.0f} MiB peak",
-        flush=True,
-    )
-    return step
+    """One timed step (bench.timed_process). A dbt step whose command ran but had failing nodes (exit 1) is
+    timed too: its failures go into the report."""
+    return timed_process(label, command, env, ok_exit_codes=(0, 1) if dbt else (0,))[0]
 
 
 def _child(step: str, *options: str) -> list[str]:
