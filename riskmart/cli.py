@@ -172,14 +172,19 @@ def build(
     target: Annotated[
         str | None, typer.Option(help="dbt target: dev, ci or prod [env RISKMART_DBT_TARGET].")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Latest data date the models may use (YYYY-MM-DD); default the newest export."),
+    ] = None,
 ) -> None:
-    """`dbt build` (models, seeds, tests) on the configured warehouse."""
+    """`dbt build` (models, seeds, data and unit tests) on the configured warehouse."""
     from riskmart.dbt import DbtError, run_dbt
 
+    data_date = parse_date(as_of, "--as-of")
     settings = get_settings(warehouse=warehouse, dbt_target=target)
     args = ["build"] + (["--select", select] if select else [])
     try:
-        run_dbt(settings, args)
+        run_dbt(settings, args, as_of=data_date)
     except DbtError as exc:
         raise fail(
             str(exc), "read the failing model or test above; `dbt build --select <name>` reruns just it"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 
 from riskmart.settings import Settings
 
@@ -39,12 +40,20 @@ def release_warehouse() -> None:
 
 
 def run_dbt(
-    settings: Settings, args: Sequence[str], *, dbt_vars: dict | None = None, quiet: bool = False
+    settings: Settings,
+    args: Sequence[str],
+    *,
+    as_of: date | None = None,
+    dbt_vars: dict | None = None,
+    quiet: bool = False,
 ) -> object:
     """Invoke `dbt <args>` on riskmart's project and profile; raise DbtError when it fails.
 
-    Returns dbt's result object (for `build`/`run`, a RunExecutionResult). `quiet` keeps dbt's console to
-    errors (the daily cycle prints its own progress); dbt's full log is in dbt/logs beside the warehouse.
+    `as_of` is the latest data date the models may use. It reaches dbt as the environment variable
+    RISKMART_AS_OF_DATE, not as a var: dbt re-parses the whole project when its vars change, so a date
+    passed as a var would cost a full parse every day. Returns dbt's result object (for `build`/`run`, a
+    RunExecutionResult). `quiet` keeps dbt's console to errors (the daily cycle prints its own progress);
+    dbt's full log is in dbt/logs beside the warehouse.
     """
     from dbt.cli.main import dbtRunner
 
@@ -71,7 +80,7 @@ def run_dbt(
         import json
 
         full_args += ["--vars", json.dumps(dbt_vars)]
-    with _environment(settings.dbt_env()):
+    with _environment({**settings.dbt_env(), "RISKMART_AS_OF_DATE": as_of.isoformat() if as_of else ""}):
         try:
             outcome = dbtRunner().invoke(full_args)
         finally:

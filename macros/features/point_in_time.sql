@@ -1,13 +1,18 @@
-{#- The latest data date as a literal date string, from var `as_of_date` (the daily cycle passes it), or none
-    when the var is unset. The var is checked before it reaches SQL: only a real YYYY-MM-DD date passes. -#}
+{#- The latest data date as a literal date string, from var `as_of_date`, else the environment variable
+    RISKMART_AS_OF_DATE (the daily cycle sets it: a var that changes every day would make dbt re-parse the
+    whole project on every run, an environment variable read at run time does not), or none when neither is
+    set. The value is checked before it reaches SQL: only a real YYYY-MM-DD date passes. -#}
 {% macro as_of_date_var() -%}
     {%- set value = var('as_of_date', none) -%}
+    {%- if value is none or value == '' -%}
+        {%- set value = env_var('RISKMART_AS_OF_DATE', '') -%}
+    {%- endif -%}
     {%- if value is none or value == '' -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set text = value | string -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
-        {{ exceptions.raise_compiler_error("var as_of_date must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
+        {{ exceptions.raise_compiler_error("as_of_date (var as_of_date or env RISKMART_AS_OF_DATE) must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
     {%- endif -%}
     {%- set parsed = modules.datetime.datetime.strptime(text, '%Y-%m-%d') -%}
     {{ return(parsed.strftime('%Y-%m-%d')) }}
