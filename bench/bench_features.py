@@ -7,8 +7,9 @@ of the raw tables, on one generated export.
 
 Steps, each in its own process so that its peak memory is its own: generate the export (ending on
 --end-date), ingest every file exported up to the day before, scan every raw row once in DuckDB, `dbt run`
-and `dbt build --full-refresh` of every model as of that day, then ingest the last day and `dbt build` as of
-it (the daily cycle: incremental feature models). The models' own time comes from dbt's run_results.json.
+and `dbt build --full-refresh` of every model as of that day, then ingest the last day and run the daily
+cycle's `dbt build` as of it (incremental staging and feature models, every data test; the unit tests run in
+CI, not daily). The models' own time comes from dbt's run_results.json.
 Writes bench/results/features.json; the warehouse lives in a temporary folder, removed unless --keep.
 """
 
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench import timed_process
+from riskmart.pipeline import DAILY_BUILD
 from riskmart.settings import PROJECT_DIR
 
 RESULTS = Path(__file__).parent / "results" / "features.json"
@@ -176,32 +178,34 @@ def main() -> None:
             f"plain scan of the raw tables: {steps['raw_scan']['seconds']:.2f} s, {steps['raw_scan']['rows']}"
         )
 
-        history = ["--vars", json.dumps({"as_of_date": day_before.isoformat()})]
-        steps["seed"] = _run("dbt seed", _dbt(["seed", *history], warehouse, target / "seed"), env, dbt=True)
+        # the data date reaches dbt as the daily cycle passes it (riskmart.dbt.run_dbt): an environment variable
+        history = {**env, "RISKMART_AS_OF_DATE": day_before.isoformat()}
+        steps["seed"] = _run("dbt seed", _dbt(["seed"], warehouse, target / "seed"), history, dbt=True)
         steps["run_full"] = _run(
             "dbt run --full-refresh (every model)",
-            _dbt(["run", "--full-refresh", *history], warehouse, target / "run"),
-            env,
+            _dbt(["run", "--full-refresh"], warehouse, target / "run"),
+            history,
             dbt=True,
         )
         steps["run_full"]["run_results"] = _run_results(target / "run")
         steps["build_full"] = _run(
-            "dbt build --full-refresh (every model and test)",
-            _dbt(["build", "--full-refresh", *history], warehouse, target / "build"),
-            env,
+            "dbt build --full-refresh (every model, data test and unit test)",
+            _dbt(["build", "--full-refresh"], warehouse, target / "build"),
+            history,
             dbt=True,
         )
         steps["build_full"]["run_results"] = _run_results(target / "build")
 
         steps["ingest_day"] = _run("ingest the last day", _child("ingest", *where))
-        daily = ["--vars", json.dumps({"as_of_date": args.end_date.isoformat()})]
+        # the daily cycle's build (riskmart.pipeline.DAILY_BUILD: data tests, no unit tests) in the target
+        # folder of the build before it, as the cycle keeps one beside the warehouse
         steps["build_daily"] = _run(
-            "dbt build, daily (incremental)",
-            _dbt(["build", *daily], warehouse, target / "daily"),
-            env,
+            "dbt build, daily (incremental; data tests, no unit tests)",
+            _dbt([*DAILY_BUILD], warehouse, target / "build"),
+            {**env, "RISKMART_AS_OF_DATE": args.end_date.isoformat()},
             dbt=True,
         )
-        steps["build_daily"]["run_results"] = _run_results(target / "daily")
+        steps["build_daily"]["run_results"] = _run_results(target / "build")
         report["load_average_after"] = os.getloadavg()
 
         models_full = steps["run_full"]["run_results"]["own_seconds_by_kind"].get("model", 0.0)
