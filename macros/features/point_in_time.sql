@@ -66,12 +66,14 @@
     build; on an incremental build the dates it does not hold yet, plus the dates of the latest
     `late_arrival_days` days again: events are counted by business date, and one dated on such a day may
     still arrive in a later export. Older dates no longer change, so the incremental table equals a full
-    refresh (unless an old export is re-delivered corrected: then run `dbt build --full-refresh`). Pass
-    `is_incremental()` from the model, so that unit tests can override it. -#}
+    refresh (unless an old export is re-delivered corrected: then run `dbt build --full-refresh`). When a
+    seed upstream of the model changed since its last build, every date is built again
+    (`settings_changed_since_last_build`). Pass `is_incremental()` from the model, so that unit tests can
+    override it. -#}
 {% macro feature_dates_to_build(incremental) -%}
     select feature_dates.feature_date
     from {{ ref('int_feature_dates') }} as feature_dates
-    {%- if incremental %}
+    {%- if incremental and not settings_changed_since_last_build() %}
     where
         feature_dates.feature_date not in (select built.feature_date from {{ this }} as built)
         or feature_dates.feature_date > {{ add_days('feature_dates.as_of_date', -late_arrival_days()) }}

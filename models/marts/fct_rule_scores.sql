@@ -1,8 +1,27 @@
 {#- The components and the feature each reads come from the macro `rule_score_components` (shared with
     the scored mart, which explains them); weights and caps live in the seed `rule_score_components`. -#}
 {%- set components = rule_score_components() %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='feature_date',
+        on_schema_change='fail',
+        post_hook=["{{ prune_feature_dates() }}", "{{ record_settings_fingerprint() }}"],
+        partition_by=({'field': 'feature_date', 'data_type': 'date', 'granularity': 'month'}
+            if target.type == 'bigquery' else none),
+        cluster_by=(['client_id'] if target.type == 'bigquery' else none),
+    )
+}}
 
 with
+
+-- incremental like fct_client_features: the dates it rebuilt, or every date when a seed changed (new weights)
+feature_dates as (
+
+    {{ feature_dates_to_build(is_incremental()) }}
+
+),
 
 settings as (
 
@@ -44,6 +63,8 @@ risks as (
         settings.probability_intercept,
         settings.probability_slope
     from {{ ref('fct_client_features') }} as features
+    inner join feature_dates
+        on features.feature_date = feature_dates.feature_date
     cross join settings
 
 ),
