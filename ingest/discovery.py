@@ -2,7 +2,9 @@
 
 A delivery is one file as it was when we read it: its path relative to the landing root and the
 sha256 of its content. The same path with new content is a new delivery (a corrected export); the
-same content seen again is the same delivery and never loads twice.
+same content seen again is the same delivery and never loads twice. A path put back to content it had
+before (A, then B, then A again) is a new delivery too: it is not what the path last delivered, so it
+loads again, as re-delivery number 1 of that content (`Delivery.redelivery`), with its own file_id.
 
 Discovery never raises on a badly named file: it marks it with the reason it cannot be loaded, so the
 loader can log it as rejected and go on with the rest. Hidden files and folders (names starting with
@@ -50,11 +52,12 @@ class Delivery:
     content_hash: str  # sha256 of the content
     problem: str | None  # why the file cannot be loaded as the contract, or None
     lines: int = 0  # physical lines (a last line without a line break counts)
+    redelivery: int = 0  # earlier deliveries of this very content at this path (A, B, then A again: 1)
 
     @property
     def file_id(self) -> str:
-        """sha256 of (path, content hash): one delivery of one file."""
-        return delivery_id(self.relpath, self.content_hash)
+        """sha256 of (path, content hash[, re-delivery number]): one delivery of one file."""
+        return delivery_id(self.relpath, self.content_hash, self.redelivery)
 
     @property
     def is_bureau(self) -> bool:
@@ -69,8 +72,9 @@ class Delivery:
         return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
 
 
-def delivery_id(relpath: str, content_hash: str) -> str:
-    return hashlib.sha256(f"{relpath}\n{content_hash}".encode()).hexdigest()
+def delivery_id(relpath: str, content_hash: str, redelivery: int = 0) -> str:
+    key = f"{relpath}\n{content_hash}" + (f"\n{redelivery}" if redelivery else "")
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def hash_and_count_lines(path: Path) -> tuple[str, int]:

@@ -2,7 +2,8 @@
 
 What happens to each delivery (a file's path and content; see ingest/discovery.py):
 
-* already in `raw.ingest_log` (loaded or rejected before): skipped, so a re-run loads nothing twice;
+* the content its path last delivered (loaded or rejected): skipped, so a re-run loads nothing twice;
+  a path put back to an older content (A, B, then A again) is delivered again and loads again;
 * exported after `as_of` (bureau reports: `fecha_consulta` after `as_of`): left for a later run;
 * a name, folder or header that does not follow the contract, a file that is not UTF-8 CSV (or not one
   JSON object with a `fecha_consulta`): rejected whole, logged with one clear message, nothing loaded;
@@ -38,7 +39,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -199,10 +200,7 @@ def ingest_landing(
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         ensure_tables(con)
-        logged = {
-            r[0] for r in con.execute(f"SELECT file_id FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}").fetchall()
-        }
-        pending = [d for d in deliveries if d.file_id not in logged]
+        pending = _not_delivered_yet(con, deliveries)
         result.skipped = len(deliveries) - len(pending)
         due = [
             d
@@ -219,6 +217,28 @@ def ingest_landing(
         run.load_bureau([d for d in due if not d.problem and d.is_bureau], as_of)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _not_delivered_yet(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[Delivery]:
+    """The deliveries whose content is not what their path last delivered, each numbered by how often the
+    path delivered that same content before (0 for new content; 1 for A, B, then A again)."""
+    rows = con.execute(
+        f"""
+        SELECT file, content_hash,
+            content_hash = last_value(content_hash) OVER (
+                PARTITION BY file ORDER BY finished_at, file_id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            ) AS is_latest
+        FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}
+        """
+    ).fetchall()
+    latest = {(file, content) for file, content, is_latest in rows if is_latest}
+    earlier = Counter((file, content) for file, content, _ in rows)
+    return [
+        replace(d, redelivery=earlier[(d.relpath, d.content_hash)])
+        for d in deliveries
+        if (d.relpath, d.content_hash) not in latest
+    ]
 
 
 def _batches(deliveries: list[Delivery], batch_bytes: int) -> list[list[Delivery]]:

@@ -107,6 +107,34 @@ def test_a_corrected_redelivery_loads_again_as_a_new_delivery(tmp_path: Path) ->
     assert_counts_reconcile(warehouse)
 
 
+def test_a_path_put_back_to_earlier_content_is_delivered_again(tmp_path: Path) -> None:
+    """A, then a correction B, then A again (the correction withdrawn): A's content is what the path holds
+    now, so it loads again as a third delivery, and the newest delivery is A's rows."""
+    landing, warehouse = Landing(tmp_path / "landing"), tmp_path / "w.duckdb"
+    landing.csv("clients", [client_row("C1")])
+    content_a = [payment_row(1, "C1", payment_amount="10"), payment_row(2, "C1")]
+    relpath = landing.csv("payments", content_a)
+    first = by_file(ingest_landing(landing.root, warehouse).files)[relpath]
+    landing.csv("payments", [payment_row(1, "C1", payment_amount="12")])
+    second = by_file(ingest_landing(landing.root, warehouse).files)[relpath]
+    landing.csv("payments", content_a)
+
+    third = by_file(ingest_landing(landing.root, warehouse).files)[relpath]
+
+    assert third["status"] == "loaded" and third["rows_loaded"] == 2
+    assert len({first["file_id"], second["file_id"], third["file_id"]}) == 3
+    assert ingest_landing(landing.root, warehouse).files == []  # and a re-run loads it no more
+    newest = query(
+        warehouse,
+        "SELECT p.payment_id, p.payment_amount FROM raw.payments p JOIN raw.ingest_log l ON p._file_id = l.file_id"
+        " WHERE l.file = ? AND l.finished_at = (SELECT max(finished_at) FROM raw.ingest_log WHERE file = ?)"
+        " ORDER BY 1",
+        [relpath, relpath],
+    )
+    assert sorted(float(r["payment_amount"]) for r in newest) == [10.0, 150000.0]
+    assert_counts_reconcile(warehouse)
+
+
 def test_a_file_rejected_whole_loads_once_it_is_fixed(tmp_path: Path) -> None:
     landing, warehouse = Landing(tmp_path / "landing"), tmp_path / "w.duckdb"
     relpath = "clients/clients_2025-03-31.csv"
