@@ -1,15 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='feature_date',
-        on_schema_change='fail',
-        post_hook=["{{ prune_feature_dates() }}", "{{ record_settings_fingerprint() }}"],
-        partition_by=({'field': 'feature_date', 'data_type': 'date', 'granularity': 'month'}
-            if target.type == 'bigquery' else none),
-        cluster_by=(['client_id'] if target.type == 'bigquery' else none),
-    )
-}}
+{{ config(**incremental_by_feature_date()) }}
 
 with
 

@@ -1,18 +1,7 @@
 {#- The components and the feature each reads come from the macro `rule_score_components` (shared with
     the scored mart, which explains them); weights and caps live in the seed `rule_score_components`. -#}
 {%- set components = rule_score_components() %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='feature_date',
-        on_schema_change='fail',
-        post_hook=["{{ prune_feature_dates() }}", "{{ record_settings_fingerprint() }}"],
-        partition_by=({'field': 'feature_date', 'data_type': 'date', 'granularity': 'month'}
-            if target.type == 'bigquery' else none),
-        cluster_by=(['client_id'] if target.type == 'bigquery' else none),
-    )
-}}
+{{ config(**incremental_by_feature_date()) }}
 
 with
 
