@@ -78,8 +78,13 @@
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
+    {%- set relation = build_settings_relation() -%}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {#- e.g. `dbt compile`, which runs no on-run-start hook, on a warehouse built before this table -#}
+        {{ return(true) }}
+    {%- endif -%}
     {%- set query -%}
-        select settings_fingerprint from {{ build_settings_relation() }} where model_name = '{{ model.unique_id }}'
+        select settings_fingerprint from {{ relation }} where model_name = '{{ model.unique_id }}'
     {%- endset -%}
     {%- set stored = run_query(query).columns[0].values() -%}
     {{ return(stored | length == 0 or stored[0] != settings_fingerprint()) }}
