@@ -18,9 +18,11 @@ and the next run loads exactly what is missing.
 
 The client-exists rule: a payment, order, utilization month or payment plan is rejected
 (`client_id:client_exists`) when its client_id appears in no clients row loaded so far, by an earlier
-run or by this one (clients files load before the other tables in every run). A row's fate therefore
-depends on what had been delivered when it was loaded: a payment delivered before its client's first
-snapshot stays in quarantine, where it can be replayed once the client exists.
+run or by this one (clients files load before the other tables in every run). When a later run loads the
+client, the file whose rows were quarantined for that reason alone is replayed: loaded again, whole, as a
+new delivery of the same path (the file must still be in the landing folder with the same content), so
+those rows now load and the newest delivery of the path holds them. The quarantine keeps the old rows, as
+it keeps every rejected row.
 
 Line numbers are physical lines of the file (the header is line 1), also when blank lines or quoted
 line breaks make records and lines differ; a JSON report is line 1.
@@ -60,6 +62,7 @@ from ingest.contract import (
 )
 from ingest.discovery import Delivery, discover
 from ingest.validation import (
+    CLIENT_EXISTS_RULE,
     EXPORT_DATE_COLUMN,
     FILE_COLUMN,
     HCPN_SPEC,
@@ -129,6 +132,7 @@ class IngestResult:
     skipped: int = 0  # deliveries already in the ingest log
     not_yet_due: int = 0  # deliveries exported after `as_of`, left for a later run
     changed_during_load: list[str] = field(default_factory=list)  # rewritten while read; next run loads them
+    replayed: list[str] = field(default_factory=list)  # loaded again: quarantined rows' clients now exist
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for benchmarks)
 
@@ -212,6 +216,11 @@ def ingest_landing(
         run.reject_whole([(d, d.problem) for d in due if d.problem])
         for spec in CSV_TABLES:
             todo = [d for d in due if not d.problem and d.table == spec.name]
+            if spec.client_must_exist:
+                # after this run's clients files: the clients they bring count for the replay too
+                replays = _replays_for_known_clients(con, spec.name, deliveries, todo)
+                result.replayed += [d.relpath for d in replays]
+                todo += replays
             for batch in _batches(todo, batch_bytes):
                 run.load_csv_batch(spec, batch)
         run.load_bureau([d for d in due if not d.problem and d.is_bureau], as_of)
@@ -238,6 +247,57 @@ def _not_delivered_yet(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery
         replace(d, redelivery=earlier[(d.relpath, d.content_hash)])
         for d in deliveries
         if (d.relpath, d.content_hash) not in latest
+    ]
+
+
+def _replays_for_known_clients(
+    con: duckdb.DuckDBPyConnection, table: str, deliveries: list[Delivery], todo: list[Delivery]
+) -> list[Delivery]:
+    """The files of `table` to load again: the newest delivery of their path quarantined rows for an
+    unknown client alone, and that client's first snapshot was loaded after that delivery (so a replay
+    happens once per late client, never in a loop). Only a file still on disk with the content of that
+    delivery can be replayed; it becomes the next re-delivery of that content (a new file_id)."""
+    rows = con.execute(
+        f"""
+        WITH newest AS (
+            SELECT file, file_id, content_hash, finished_at
+            FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}
+            WHERE table_name = $table AND status IN ('loaded', 'loaded_with_rejects')
+            QUALIFY row_number() OVER (PARTITION BY file ORDER BY finished_at DESC, file_id DESC) = 1
+        ),
+        unknown_client_rows AS (
+            SELECT newest.file, newest.content_hash, newest.finished_at,
+                json_extract_string(rejected.record, '$.client_id') AS client_id
+            FROM newest
+            JOIN {RAW_SCHEMA}.{QUARANTINE_TABLE} AS rejected ON rejected._file_id = newest.file_id
+            WHERE json_array_length(rejected.rules_broken) = 1
+                AND json_extract_string(rejected.rules_broken, '$[0]') = $rule
+        ),
+        first_loaded AS (
+            SELECT client_id, min(_loaded_at) AS first_loaded_at
+            FROM {RAW_SCHEMA}.clients
+            WHERE client_id IN (SELECT client_id FROM unknown_client_rows)
+            GROUP BY client_id
+        ),
+        deliveries AS (
+            SELECT file, content_hash, count(*) AS earlier
+            FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}
+            GROUP BY file, content_hash
+        )
+        SELECT DISTINCT rows_.file, rows_.content_hash, deliveries.earlier
+        FROM unknown_client_rows AS rows_
+        JOIN first_loaded USING (client_id)
+        JOIN deliveries USING (file, content_hash)
+        WHERE first_loaded.first_loaded_at > rows_.finished_at
+        """,
+        {"table": table, "rule": CLIENT_EXISTS_RULE},
+    ).fetchall()
+    replayable = {(file, content): earlier for file, content, earlier in rows}
+    loading = {d.relpath for d in todo}
+    return [
+        replace(d, redelivery=replayable[(d.relpath, d.content_hash)])
+        for d in deliveries
+        if (d.relpath, d.content_hash) in replayable and d.relpath not in loading and not d.problem
     ]
 
 

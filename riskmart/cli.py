@@ -114,6 +114,10 @@ def ingest(
     cutoff = parse_date(as_of, "--as-of")
     result = ingest_landing(settings.landing, settings.warehouse, as_of=cutoff)
     _print_ingest_summary(result.files)
+    for path in result.replayed:
+        console.print(
+            f"[green]replayed[/] {path}: rows quarantined for an unknown client, whose client has arrived"
+        )
 
 
 def _print_ingest_summary(files: list[dict]) -> None:

@@ -19,6 +19,7 @@ from ingest.tests.landing_files import (
     by_file,
     client_row,
     csv_bytes,
+    order_row,
     payment_row,
     quarantine,
     query,
@@ -132,6 +133,63 @@ def test_a_path_put_back_to_earlier_content_is_delivered_again(tmp_path: Path) -
         [relpath, relpath],
     )
     assert sorted(float(r["payment_amount"]) for r in newest) == [10.0, 150000.0]
+    assert_counts_reconcile(warehouse)
+
+
+def test_rows_quarantined_for_an_unknown_client_load_once_the_client_arrives(tmp_path: Path) -> None:
+    """A payments file names C2 before any clients file does: its row is quarantined. The next day's
+    clients file brings C2, so the payments file is replayed (a new delivery of the same content) and the
+    row loads; the quarantine keeps the old rejection, and a further run replays nothing."""
+    landing, warehouse = Landing(tmp_path / "landing"), tmp_path / "w.duckdb"
+    day = EXPORT - timedelta(days=1)
+    landing.csv("clients", [client_row("C1", day)], export=day)
+    payments = landing.csv(
+        "payments",
+        [
+            payment_row(1, "C1", day),
+            payment_row(2, "C2", day),
+            payment_row(3, "C3", day, payment_amount="-1"),
+        ],
+        export=day,
+    )
+    first = ingest_landing(landing.root, warehouse)
+    assert by_file(first.files)[payments]["rows_loaded"] == 1
+    assert first.replayed == []
+    landing.csv("clients", [client_row("C1"), client_row("C2"), client_row("C3")])
+
+    second = ingest_landing(landing.root, warehouse)
+
+    assert second.replayed == [payments]
+    replay = by_file(second.files)[payments]
+    assert replay["file_id"] != by_file(first.files)[payments]["file_id"]
+    # C2's row loads now; C3's row also broke the amount rule, so it stays rejected
+    assert (replay["rows_loaded"], replay["rows_rejected"]) == (2, 1)
+    rules = sorted(tuple(q["rules_broken"]) for q in quarantine(warehouse) if q["source_file"] == payments)
+    assert rules == [
+        ("client_id:client_exists",),
+        ("client_id:client_exists", "payment_amount:greater_than_0"),
+        ("payment_amount:greater_than_0",),
+    ]
+    third = ingest_landing(landing.root, warehouse)
+    assert third.files == [] and third.replayed == []
+    assert_counts_reconcile(warehouse)
+
+
+def test_no_replay_without_the_file_or_while_the_client_is_still_unknown(tmp_path: Path) -> None:
+    landing, warehouse = Landing(tmp_path / "landing"), tmp_path / "w.duckdb"
+    day = EXPORT - timedelta(days=1)
+    landing.csv("clients", [client_row("C1", day)], export=day)
+    payments = landing.csv("payments", [payment_row(1, "C2", day)], export=day)
+    orders = landing.csv("orders", [order_row(1, "C2", day)], export=day)
+    ingest_landing(landing.root, warehouse)
+    landing.csv("clients", [client_row("C1")])  # C2 still unknown
+    assert ingest_landing(landing.root, warehouse).replayed == []
+    (landing.root / payments).unlink()  # the payments file is gone from the landing folder
+    landing.csv("clients", [client_row("C1"), client_row("C2")], export=EXPORT + timedelta(days=1))
+
+    later = ingest_landing(landing.root, warehouse)
+
+    assert later.replayed == [orders]
     assert_counts_reconcile(warehouse)
 
 
