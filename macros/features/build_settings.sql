@@ -1,8 +1,10 @@
-{#- Incremental models recompute only their latest feature dates, but a seed the risk team edits (the
-    timeliness curve, the feature parameters, the rule weights) changes every date. So each incremental
-    feature model records a fingerprint of the content of every seed upstream of it after each build, and
-    its next incremental run recomputes every feature date when the fingerprint differs: the table stays
-    equal to a full refresh after a seed edit, with no --full-refresh to remember. -#}
+{#- What an incremental feature model must know of its last build to rebuild exactly the dates that may
+    have changed since: after each build it records (1) a fingerprint of the content of every seed upstream
+    of it, because a seed the risk team edits (the timeliness curve, the feature parameters, the rule
+    weights) changes every date, so a new fingerprint means rebuild every date; and (2) how far the
+    ingest log had got (`ingested_through`, the newest delivery's finished_at), so the next run rebuilds
+    the dates the deliveries loaded since can change (`int_delivery_impact`). The table stays equal to a
+    full refresh, with no --full-refresh to remember. -#}
 
 {#- The relation that keeps one fingerprint per model (schema `riskmart_meta`, out of BI's way). -#}
 {% macro build_settings_relation() -%}
@@ -20,7 +22,8 @@
         model_name {{ dbt.type_string() }},
         settings_fingerprint {{ dbt.type_string() }},
         recorded_at {{ dbt.type_timestamp() }}
-    )
+    );
+    alter table {{ relation }} add column if not exists ingested_through {{ dbt.type_timestamp() }}
 {%- endmacro %}
 
 {#- Every seed upstream of the node `node_id`, as a list of seed nodes (each once). -#}
@@ -72,29 +75,47 @@
     {{ return(run_query(query).columns[0].values()[0] or '') }}
 {%- endmacro %}
 
-{#- True when the seeds upstream of this incremental model changed since its last recorded build (or no
-    build was recorded): its next run must then recompute every feature date. -#}
+{#- This model's row of `build_settings_relation` as a dict (settings_fingerprint, ingested_through), or
+    none when no build was recorded. Runs a query: execution time only. -#}
+{% macro last_build_settings() -%}
+    {%- set relation = build_settings_relation() -%}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {#- e.g. `dbt compile`, which runs no on-run-start hook, on a warehouse built before this table -#}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select settings_fingerprint, cast(ingested_through as {{ dbt.type_string() }}) as ingested_through
+        from {{ relation }} where model_name = '{{ model.unique_id }}'
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return({'settings_fingerprint': rows[0][0], 'ingested_through': rows[0][1]} if rows else none) }}
+{%- endmacro %}
+
+{#- True when this incremental model must rebuild every feature date: the seeds upstream of it changed since
+    its last recorded build, or no build (or no ingest watermark) was recorded. -#}
 {% macro settings_changed_since_last_build() -%}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set relation = build_settings_relation() -%}
-    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
-        {#- e.g. `dbt compile`, which runs no on-run-start hook, on a warehouse built before this table -#}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- set query -%}
-        select settings_fingerprint from {{ relation }} where model_name = '{{ model.unique_id }}'
-    {%- endset -%}
-    {%- set stored = run_query(query).columns[0].values() -%}
-    {{ return(stored | length == 0 or stored[0] != settings_fingerprint()) }}
+    {%- set last = last_build_settings() -%}
+    {{ return(last is none or last.ingested_through is none
+        or last.settings_fingerprint != settings_fingerprint()) }}
 {%- endmacro %}
 
-{#- Post-hook of the incremental feature models: record the fingerprint this build used. -#}
+{#- SQL literal of how far the ingest log had got at this model's last build (a timestamp), for
+    `feature_dates_to_build`; only called after `settings_changed_since_last_build()` said false. -#}
+{% macro ingested_through_last_build() -%}
+    {{ return("cast('" ~ last_build_settings().ingested_through ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+{#- Post-hook of the incremental feature models: record the fingerprint and the ingest watermark this build
+    used. -#}
 {% macro record_settings_fingerprint() -%}
     {%- set relation = build_settings_relation() -%}
     {%- set fingerprint = settings_fingerprint() if execute else '' -%}
     delete from {{ relation }} where model_name = '{{ model.unique_id }}';
-    insert into {{ relation }} (model_name, settings_fingerprint, recorded_at)
-    values ('{{ model.unique_id }}', '{{ fingerprint }}', {{ dbt.current_timestamp() }})
+    insert into {{ relation }} (model_name, settings_fingerprint, recorded_at, ingested_through)
+    select
+        '{{ model.unique_id }}', '{{ fingerprint }}', {{ dbt.current_timestamp() }}, max(impact.finished_at)
+    from {{ ref('int_delivery_impact') }} as impact
 {%- endmacro %}

@@ -51,32 +51,27 @@
     {{ return(value | int) }}
 {%- endmacro %}
 
-{#- Days after its business date that an event (payment, order) may still be delivered: the contract's
-    export windows cover the 7 days up to the file date, so a row dated d arrives by export d + 6 at the
-    latest (var `late_arrival_days`, a positive integer). -#}
-{% macro late_arrival_days() -%}
-    {%- set value = var('late_arrival_days', 7) -%}
-    {%- if value is not number or value < 1 or value != (value | int) -%}
-        {{ exceptions.raise_compiler_error("var late_arrival_days must be a positive integer, got '" ~ value ~ "'") }}
-    {%- endif -%}
-    {{ return(value | int) }}
-{%- endmacro %}
-
 {#- The feature dates an incremental feature model computes in this run: every date of the spine on a full
-    build; on an incremental build the dates it does not hold yet, plus the dates of the latest
-    `late_arrival_days` days again: events are counted by business date, and one dated on such a day may
-    still arrive in a later export. Older dates no longer change, so the incremental table equals a full
-    refresh (unless an old export is re-delivered corrected: then run `dbt build --full-refresh`). When a
-    seed upstream of the model changed since its last build, every date is built again
-    (`settings_changed_since_last_build`). Pass `is_incremental()` from the model, so that unit tests can
+    build; on an incremental build the dates it does not hold yet, plus every date on or after the first
+    date a delivery loaded since its last build can change (`int_delivery_impact`: a payment file's earliest
+    payment, a snapshot's export date): a late payment, a corrected old export or a replayed file rebuilds
+    exactly the dates it touches, whatever the producer's export windows. Every date is built again when a
+    seed upstream changed since the last build (`settings_changed_since_last_build`). So the incremental
+    table always equals a full refresh. Pass `is_incremental()` from the model, so that unit tests can
     override it. -#}
 {% macro feature_dates_to_build(incremental) -%}
+    {#- called unconditionally, so that dbt records the dependency at parse time -#}
+    {%- set delivery_impact = ref('int_delivery_impact') -%}
     select feature_dates.feature_date
     from {{ ref('int_feature_dates') }} as feature_dates
     {%- if incremental and not settings_changed_since_last_build() %}
     where
         feature_dates.feature_date not in (select built.feature_date from {{ this }} as built)
-        or feature_dates.feature_date > {{ add_days('feature_dates.as_of_date', -late_arrival_days()) }}
+        or feature_dates.feature_date >= (
+            select min(impact.first_affected_date)
+            from {{ delivery_impact }} as impact
+            where impact.finished_at > {{ ingested_through_last_build() }}
+        )
     {%- endif %}
 {%- endmacro %}
 

@@ -3,13 +3,17 @@ for not_null data tests on the contracted models."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
+from datetime import timedelta
 
 import duckdb
 import pytest
 
+from ingest.loader import ingest_landing
 from riskmart.dbt import run_dbt
+from riskmart.pipeline import DAILY_BUILD, SCORING_SELECTOR
 from riskmart.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -101,4 +105,45 @@ def test_a_seed_edit_rebuilds_every_date_of_the_incremental_marts(demo_cycle, tm
                 [first_date, first_date],
             ).fetchone()[0]
             assert changed_at_first_date > 0, f"the edit changes {relation} on its oldest date too"
+            assert _differing_rows(con, relation, "incremental", "refreshed") == 0
+
+
+def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_cycle, tmp_path):
+    """A payments file exported two months ago is delivered again, corrected (every amount halved): the next
+    incremental build rebuilds the feature dates it touches, however old, and equals a full refresh."""
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_cycle.landing, landing)
+    old_export = demo_cycle.as_of - timedelta(days=60)
+    corrected = landing / "payments" / f"payments_{old_export.isoformat()}.csv"
+    with corrected.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows, "the old export has payments to correct"
+    for row in rows:
+        row["payment_amount"] = f"{float(row['payment_amount']) / 2:.2f}"
+    with corrected.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    warehouses = {}
+    for name, args in (("incremental", []), ("refreshed", ["--full-refresh"])):
+        settings = Settings(warehouse=tmp_path / name / "riskmart.duckdb", landing=landing)
+        settings.warehouse.parent.mkdir()
+        shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
+        loaded = ingest_landing(landing, settings.warehouse, as_of=demo_cycle.as_of)
+        assert [f["file"] for f in loaded.files] == [f"payments/{corrected.name}"]
+        run_dbt(settings, [*DAILY_BUILD, "--exclude", SCORING_SELECTOR, *args], as_of=demo_cycle.as_of)
+        warehouses[name] = settings.warehouse
+
+    with duckdb.connect() as con:
+        con.execute(f"attach '{demo_cycle.settings.warehouse}' as before (read_only)")
+        for name, path in warehouses.items():
+            con.execute(f"attach '{path}' as {name} (read_only)")
+        changed_dates = con.execute(
+            "select count(distinct feature_date) from (select * from before.marts.fct_client_features"
+            " except all select * from incremental.marts.fct_client_features) where feature_date < ?",
+            [demo_cycle.as_of - timedelta(days=31)],
+        ).fetchone()[0]
+        assert changed_dates > 0, "the correction changes month-end dates older than the daily ones"
+        for relation in ("marts.fct_client_features", "marts.fct_rule_scores"):
             assert _differing_rows(con, relation, "incremental", "refreshed") == 0
