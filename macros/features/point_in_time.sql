@@ -154,3 +154,14 @@
         'cluster_by': (['client_id'] if target.type == 'bigquery' else none),
     }) }}
 {%- endmacro %}
+
+{#- The rows of the client spine (`int_client_feature_dates`: client_id, feature_date) at the feature dates
+    an incremental feature model builds in this run (`feature_dates_to_build`). Usage as the first CTE of a
+    feature family: `client_dates as ({% raw %}{{ client_dates_to_build(is_incremental()) }}{% endraw %})`. -#}
+{% macro client_dates_to_build(incremental) -%}
+    select
+        spine.client_id,
+        spine.feature_date
+    from {{ ref('int_client_feature_dates') }} as spine
+    where spine.feature_date in ({{ feature_dates_to_build(incremental) }})
+{%- endmacro %}

@@ -1,19 +1,9 @@
 with
 
-feature_dates as (
-
-    {{ feature_dates_to_build(is_incremental()) }}
-
-),
-
+-- the clients of the spine at the feature dates this run builds
 client_dates as (
 
-    select
-        spine.client_id,
-        spine.feature_date
-    from {{ ref('int_client_feature_dates') }} as spine
-    inner join feature_dates
-        on spine.feature_date = feature_dates.feature_date
+    {{ client_dates_to_build(is_incremental()) }}
 
 ),
 
