@@ -204,7 +204,8 @@ def ingest_landing(
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         ensure_tables(con)
-        pending = _not_delivered_yet(con, deliveries)
+        latest, earlier = _delivery_history(con)
+        pending = _not_delivered_yet(deliveries, latest, earlier)
         result.skipped = len(deliveries) - len(pending)
         due = [
             d
@@ -218,7 +219,7 @@ def ingest_landing(
             todo = [d for d in due if not d.problem and d.table == spec.name]
             if spec.client_must_exist:
                 # after this run's clients files: the clients they bring count for the replay too
-                replays = _replays_for_known_clients(con, spec.name, deliveries, todo)
+                replays = _replays_for_known_clients(con, spec.name, deliveries, todo, earlier)
                 result.replayed += [d.relpath for d in replays]
                 todo += replays
             for batch in _batches(todo, batch_bytes):
@@ -228,9 +229,9 @@ def ingest_landing(
     return result
 
 
-def _not_delivered_yet(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[Delivery]:
-    """The deliveries whose content is not what their path last delivered, each numbered by how often the
-    path delivered that same content before (0 for new content; 1 for A, B, then A again)."""
+def _delivery_history(con: duckdb.DuckDBPyConnection) -> tuple[set[tuple[str, str]], Counter]:
+    """From the ingest log: the (path, content hash) each path last delivered, and how many deliveries each
+    (path, content hash) has had."""
     rows = con.execute(
         f"""
         SELECT file, content_hash,
@@ -242,7 +243,14 @@ def _not_delivered_yet(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery
         """
     ).fetchall()
     latest = {(file, content) for file, content, is_latest in rows if is_latest}
-    earlier = Counter((file, content) for file, content, _ in rows)
+    return latest, Counter((file, content) for file, content, _ in rows)
+
+
+def _not_delivered_yet(
+    deliveries: list[Delivery], latest: set[tuple[str, str]], earlier: Counter
+) -> list[Delivery]:
+    """The deliveries whose content is not what their path last delivered (`latest`), each numbered by how
+    often the path delivered that same content before (`earlier`: 0 for new content; 1 for A, B, then A)."""
     return [
         replace(d, redelivery=earlier[(d.relpath, d.content_hash)])
         for d in deliveries
@@ -251,12 +259,17 @@ def _not_delivered_yet(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery
 
 
 def _replays_for_known_clients(
-    con: duckdb.DuckDBPyConnection, table: str, deliveries: list[Delivery], todo: list[Delivery]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    deliveries: list[Delivery],
+    todo: list[Delivery],
+    earlier: Counter,
 ) -> list[Delivery]:
     """The files of `table` to load again: the newest delivery of their path quarantined rows for an
     unknown client alone, and that client's first snapshot was loaded after that delivery (so a replay
     happens once per late client, never in a loop). Only a file still on disk with the content of that
-    delivery can be replayed; it becomes the next re-delivery of that content (a new file_id)."""
+    delivery can be replayed; it becomes the next re-delivery of that content (a new file_id, numbered by
+    `earlier`, the deliveries of each (path, content hash) so far)."""
     rows = con.execute(
         f"""
         WITH newest AS (
@@ -278,24 +291,18 @@ def _replays_for_known_clients(
             FROM {RAW_SCHEMA}.clients
             WHERE client_id IN (SELECT client_id FROM unknown_client_rows)
             GROUP BY client_id
-        ),
-        deliveries AS (
-            SELECT file, content_hash, count(*) AS earlier
-            FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}
-            GROUP BY file, content_hash
         )
-        SELECT DISTINCT rows_.file, rows_.content_hash, deliveries.earlier
+        SELECT DISTINCT rows_.file, rows_.content_hash
         FROM unknown_client_rows AS rows_
         JOIN first_loaded USING (client_id)
-        JOIN deliveries USING (file, content_hash)
         WHERE first_loaded.first_loaded_at > rows_.finished_at
         """,
         {"table": table, "rule": CLIENT_EXISTS_RULE},
     ).fetchall()
-    replayable = {(file, content): earlier for file, content, earlier in rows}
+    replayable = set(rows)
     loading = {d.relpath for d in todo}
     return [
-        replace(d, redelivery=replayable[(d.relpath, d.content_hash)])
+        replace(d, redelivery=earlier[(d.relpath, d.content_hash)])
         for d in deliveries
         if (d.relpath, d.content_hash) in replayable and d.relpath not in loading and not d.problem
     ]
