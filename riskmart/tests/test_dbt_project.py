@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -72,29 +75,43 @@ def _differing_rows(con: duckdb.DuckDBPyConnection, relation: str, left: str, ri
     )
 
 
-def test_a_seed_edit_rebuilds_every_date_of_the_incremental_marts(demo_cycle, tmp_path):
-    """The risk team edits the timeliness curve and a rule weight: the next incremental run gives exactly what
-    a full refresh gives, on every feature date, not only on the latest days it normally recomputes."""
+@contextmanager
+def _built_both_ways(
+    demo_cycle, tmp_path: Path, change: Callable[[Path], None], dbt_args: list[str]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Two copies of the demo warehouse, each changed by `change(warehouse)` and then built with `dbt_args`:
+    incrementally (`incremental`) and with --full-refresh (`refreshed`). Yields a connection with both and
+    the untouched demo warehouse (`before`) attached."""
     warehouses = {}
-    for name, args in (("incremental", []), ("refreshed", ["--full-refresh"])):
+    for name, refresh in (("incremental", []), ("refreshed", ["--full-refresh"])):
         settings = Settings(warehouse=tmp_path / name / "riskmart.duckdb")
         settings.warehouse.parent.mkdir()
         shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
-        with duckdb.connect(str(settings.warehouse)) as con:
+        change(settings.warehouse)
+        run_dbt(settings, [*dbt_args, *refresh], as_of=demo_cycle.as_of)
+        warehouses[name] = settings.warehouse
+    with duckdb.connect() as con:
+        con.execute(f"attach '{demo_cycle.settings.warehouse}' as before (read_only)")
+        for name, path in warehouses.items():
+            con.execute(f"attach '{path}' as {name} (read_only)")
+        yield con
+
+
+def test_a_seed_edit_rebuilds_every_date_of_the_incremental_marts(demo_cycle, tmp_path):
+    """The risk team edits the timeliness curve and a rule weight: the next incremental run gives exactly what
+    a full refresh gives, on every feature date, not only on the latest days it normally recomputes."""
+
+    def edit_seeds(warehouse: Path) -> None:
+        with duckdb.connect(str(warehouse)) as con:
             con.execute(
                 "update seeds.payment_timeliness_curve set points = points / 2 where days_past_due > 0"
             )
             con.execute(
                 "update seeds.rule_score_components set weight = weight * 3 where component = 'utilization'"
             )
-        # dbt run does not reload seeds: the edited tables stand for an edited seed file after `dbt seed`
-        run_dbt(settings, ["run", "--exclude", "path:models/marts/scoring", *args], as_of=demo_cycle.as_of)
-        warehouses[name] = settings.warehouse
 
-    with duckdb.connect() as con:
-        con.execute(f"attach '{demo_cycle.settings.warehouse}' as before (read_only)")
-        for name, path in warehouses.items():
-            con.execute(f"attach '{path}' as {name} (read_only)")
+    # dbt run does not reload seeds: the edited tables stand for an edited seed file after `dbt seed`
+    with _built_both_ways(demo_cycle, tmp_path, edit_seeds, ["run", "--exclude", SCORING_SELECTOR]) as con:
         first_date = con.execute("select min(feature_date) from before.marts.fct_client_features").fetchone()[
             0
         ]
@@ -125,20 +142,12 @@ def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_c
         writer.writeheader()
         writer.writerows(rows)
 
-    warehouses = {}
-    for name, args in (("incremental", []), ("refreshed", ["--full-refresh"])):
-        settings = Settings(warehouse=tmp_path / name / "riskmart.duckdb", landing=landing)
-        settings.warehouse.parent.mkdir()
-        shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
-        loaded = ingest_landing(landing, settings.warehouse, as_of=demo_cycle.as_of)
+    def ingest_the_correction(warehouse: Path) -> None:
+        loaded = ingest_landing(landing, warehouse, as_of=demo_cycle.as_of)
         assert [f["file"] for f in loaded.files] == [f"payments/{corrected.name}"]
-        run_dbt(settings, [*DAILY_BUILD, "--exclude", SCORING_SELECTOR, *args], as_of=demo_cycle.as_of)
-        warehouses[name] = settings.warehouse
 
-    with duckdb.connect() as con:
-        con.execute(f"attach '{demo_cycle.settings.warehouse}' as before (read_only)")
-        for name, path in warehouses.items():
-            con.execute(f"attach '{path}' as {name} (read_only)")
+    daily_build = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR]
+    with _built_both_ways(demo_cycle, tmp_path, ingest_the_correction, daily_build) as con:
         changed_dates = con.execute(
             "select count(distinct feature_date) from (select * from before.marts.fct_client_features"
             " except all select * from incremental.marts.fct_client_features) where feature_date < ?",
