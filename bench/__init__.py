@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
 
 from riskmart.settings import PROJECT_DIR
 
@@ -44,3 +47,22 @@ def timed_process(
         flush=True,
     )
     return step, output
+
+
+def add_export_options(parser: argparse.ArgumentParser) -> None:
+    """--clients, --months and --end-date: the demo export a benchmark generates (the issues' size, 20,000
+    clients x 24 months, ending 2026-06-30, by default)."""
+    parser.add_argument("--clients", type=int, default=20_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
+
+
+def report_header(args: argparse.Namespace) -> dict:
+    """When, where and at what size a benchmark ran (`args` from `add_export_options`), for its report."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}",
+        "load_average_before": os.getloadavg(),
+        "size": f"{args.clients} clients x {args.months} months, export ending {args.end_date}",
+    }

@@ -19,10 +19,10 @@ import platform
 import shutil
 import sys
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import timed_process
+from bench import add_export_options, timed_process
 
 RESULTS = Path(__file__).parent / "results" / "cycle.json"
 RISKMART = str(Path(sys.executable).parent / "riskmart")
@@ -36,9 +36,7 @@ def _timed(label: str, command: list[str], env: dict[str, str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=20_000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
+    add_export_options(parser)
     parser.add_argument("--landing", type=Path, help="an existing landing folder (skips generation)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary warehouse")
     args = parser.parse_args()

@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+from bench import add_export_options, report_header
 from bench.bench_features import _child, _dbt, _run, _run_results
 from riskmart.pipeline import DAILY_BUILD
 
@@ -41,9 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=20_000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
+    add_export_options(parser)
     parser.add_argument("--landing", type=Path, help="Reuse this landing folder (ending on --end-date).")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
     args = parser.parse_args()
@@ -53,11 +51,7 @@ def main() -> None:
     landing = (args.landing or work / "landing").resolve()
     day_before = args.end_date - timedelta(days=1)
     report: dict = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}",
-        "load_average_before": os.getloadavg(),
-        "size": f"{args.clients} clients x {args.months} months, export ending {args.end_date}",
+        **report_header(args),
         "variants": {},
     }
     try:

@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-from bench import timed_process
+from bench import add_export_options, report_header, timed_process
 from riskmart.pipeline import DAILY_BUILD
 from riskmart.settings import PROJECT_DIR
 
@@ -124,9 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=20_000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
+    add_export_options(parser)
     parser.add_argument(
         "--landing", type=Path, help="Reuse this generated landing folder (ending on --end-date)."
     )
@@ -148,11 +145,7 @@ def main() -> None:
     where = ["--workdir", str(workdir), "--landing", str(landing)]
     env = {"RISKMART_WAREHOUSE": str(warehouse)}
     report: dict = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}",
-        "load_average_before": os.getloadavg(),
-        "size": f"{args.clients} clients x {args.months} months, export ending {args.end_date}",
+        **report_header(args),
         "steps": {},
     }
     steps = report["steps"]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench import add_export_options
 from ingest.contract import CSV_TABLES, HCPN_FOLDER
 from ingest.loader import ingest_landing
 
@@ -99,9 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=20_000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
+    add_export_options(parser)
     parser.add_argument("--dirty-rate", type=float, default=0.0, help="generate dirty rows at this rate")
     parser.add_argument("--landing", type=Path, help="landing to reuse or create (default: a temporary one)")
     args = parser.parse_args()
