@@ -28,6 +28,10 @@
 {% macro get_incremental_replace_changed_keys_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- if config.get('change_log') %}
+    {{ log_staged_changes(target, arg_dict['temp_relation'], arg_dict['dest_columns'] | map(attribute='name') | list) }};
+    {%- endif %}
+
     delete from {{ target }}
     where {{ arg_dict['unique_key'] }} in (
         {{ changed_raw_keys(config.require('changed_keys_table'), config.require('changed_keys_column')) }}
@@ -35,6 +39,71 @@
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- The staging side of the per-client rebuild of the feature models: an event model (config
+    `change_log: {client_column, date_column, ignore_columns}`) appends to `staged_changes_relation()` the
+    clients whose staged rows this incremental run really changes, each with the earliest business date a
+    changed row has, before or after the change (a new, corrected, moved or withdrawn event). Rows are
+    compared on every column but `ignore_columns` (the delivery columns: a payment listed again in the next
+    day's file, unchanged, changes nothing). Each entry carries the ingest watermark of this build (newest
+    loaded delivery's finished_at), which the feature models compare with their own (`client_dates_to_build`).
+    Runs inside the strategy, before the delete: the old rows are still there. -#}
+{% macro log_staged_changes(target, temp_relation, column_names) -%}
+    {%- set change_log = config.require('change_log') -%}
+    {%- set ignored = change_log.get('ignore_columns', []) | map('lower') | list -%}
+    {%- set compared = [] -%}
+    {%- for name in column_names if name | lower not in ignored -%}
+        {%- do compared.append(adapter.quote(name)) -%}
+    {%- endfor -%}
+    {%- set compared_csv = compared | join(', ') -%}
+    insert into {{ staged_changes_relation() }} (model_name, client_id, first_affected_date, ingested_through)
+    with
+
+    old_rows as (
+        select {{ compared_csv }}
+        from {{ target }}
+        where {{ config.require('unique_key') }} in (
+            {{ changed_raw_keys(config.require('changed_keys_table'), config.require('changed_keys_column')) }}
+        )
+    ),
+
+    new_rows as (
+        select {{ compared_csv }}
+        from {{ temp_relation }}
+    ),
+
+    changed_rows as (
+        (select * from old_rows except select * from new_rows)
+        union all
+        (select * from new_rows except select * from old_rows)
+    )
+
+    select
+        '{{ model.unique_id }}',
+        cast({{ change_log.client_column }} as {{ dbt.type_string() }}),
+        min(cast({{ change_log.date_column }} as date)),
+        ({{ staging_ingest_watermark() }})
+    from changed_rows
+    where {{ change_log.client_column }} is not null
+    group by {{ change_log.client_column }}
+{%- endmacro %}
+
+{#- Pre-hook of the models with a `change_log`: a build that is not incremental (the first, or
+    --full-refresh) cannot say what changed, so it logs one entry without a client, which makes every
+    feature model rebuild every date once. Renders nothing on incremental runs. -#}
+{% macro log_full_restage() -%}
+    {%- if not is_incremental() -%}
+    insert into {{ staged_changes_relation() }} (model_name, client_id, first_affected_date, ingested_through)
+    select '{{ model.unique_id }}', null, null, ({{ staging_ingest_watermark() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The newest loaded delivery's finished_at: how far the ingest log had got when this staging build ran. -#}
+{% macro staging_ingest_watermark() -%}
+    select max(deliveries.finished_at)
+    from {{ source('raw', 'ingest_log') }} as deliveries
+    where deliveries.status in ('loaded', 'loaded_with_rejects')
 {%- endmacro %}
 
 {#- Data tests on staging and raw carry `where: __recent_exports__` (dbt_project.yml): on a --full-refresh

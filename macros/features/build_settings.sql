@@ -23,7 +23,19 @@
         settings_fingerprint {{ dbt.type_string() }},
         recorded_at {{ dbt.type_timestamp() }}
     );
-    alter table {{ relation }} add column if not exists ingested_through {{ dbt.type_timestamp() }}
+    alter table {{ relation }} add column if not exists ingested_through {{ dbt.type_timestamp() }};
+    create table if not exists {{ staged_changes_relation() }} (
+        model_name {{ dbt.type_string() }},
+        client_id {{ dbt.type_string() }},
+        first_affected_date date,
+        ingested_through {{ dbt.type_timestamp() }}
+    )
+{%- endmacro %}
+
+{#- The log of staged event changes by client (`log_staged_changes`), read by the feature models as
+    source('riskmart_meta', 'staged_changes'). -#}
+{% macro staged_changes_relation() -%}
+    {{ return(api.Relation.create(database=target.database, schema='riskmart_meta', identifier='staged_changes')) }}
 {%- endmacro %}
 
 {#- Every seed upstream of the node `node_id`, as a list of seed nodes (each once). -#}

@@ -51,36 +51,52 @@
     {{ return(value | int) }}
 {%- endmacro %}
 
-{#- The feature dates an incremental feature model computes in this run: every date of the spine on a full
-    build; on an incremental build the dates it does not hold yet, plus every date on or after the first
-    date a delivery loaded since its last build can change (`int_delivery_impact`: a payment file's earliest
-    payment, a snapshot's export date): a late payment, a corrected old export or a replayed file rebuilds
-    exactly the dates it touches, whatever the producer's export windows. Every date is built again when a
-    seed upstream changed since the last build (`settings_changed_since_last_build`). So the incremental
-    table always equals a full refresh. Pass `is_incremental()` from the model, so that unit tests can
-    override it. -#}
+{#- The feature dates an incremental feature model computes for every client in this run: every date of the
+    spine on a full build; on an incremental build the dates it does not hold yet, plus every date on or
+    after the first date a snapshot-like delivery loaded since its last build can change
+    (`int_delivery_impact`: a client, utilization or plan export's date, a bureau report's fecha_consulta),
+    and every date when a staging model was rebuilt whole since then (`log_full_restage`). Every date is
+    built again when a seed upstream changed since the last build (`settings_changed_since_last_build`).
+    Events (payments, orders) change single clients: `client_dates_to_build` adds those. Pass
+    `is_incremental()` from the model, so that unit tests can override it. -#}
 {% macro feature_dates_to_build(incremental) -%}
-    {#- called unconditionally, so that dbt records the dependency at parse time -#}
+    {#- called unconditionally, so that dbt records the dependencies at parse time -#}
     {%- set delivery_impact = ref('int_delivery_impact') -%}
+    {%- set staged_changes = source('riskmart_meta', 'staged_changes') -%}
     select feature_dates.feature_date
     from {{ ref('int_feature_dates') }} as feature_dates
     {%- if incremental and not settings_changed_since_last_build() %}
+    {%- set watermark = ingested_through_last_build() %}
     where
         feature_dates.feature_date not in (select built.feature_date from {{ this }} as built)
         or feature_dates.feature_date >= (
             select min(impact.first_affected_date)
             from {{ delivery_impact }} as impact
-            where impact.finished_at > {{ ingested_through_last_build() }}
+            where impact.finished_at > {{ watermark }}
+        )
+        or exists (
+            select 1
+            from {{ staged_changes }} as restaged
+            where restaged.client_id is null and restaged.ingested_through > {{ watermark }}
         )
     {%- endif %}
 {%- endmacro %}
 
-{#- Post-hook of the incremental feature models: drop the feature dates that left the spine (a daily date
-    older than `daily_feature_days`, or a date after a smaller as_of_date), so an incremental table always
-    holds exactly what a full refresh would build. -#}
+{#- Post-hook of the incremental feature models: drop the rows that left the spine, so an incremental table
+    always holds exactly what a full refresh would build: a daily date older than `daily_feature_days`, a
+    date after a smaller as_of_date, and (in the models keyed by client and date) a client the rebuilt spine
+    no longer has at that date, e.g. closed in a corrected snapshot. -#}
 {% macro prune_feature_dates() -%}
-    delete from {{ this }}
-    where feature_date not in (select feature_dates.feature_date from {{ ref('int_feature_dates') }} as feature_dates)
+    delete from {{ this }} as built
+    where
+        built.feature_date not in (select feature_dates.feature_date from {{ ref('int_feature_dates') }} as feature_dates)
+        {%- if model.name != 'int_client_feature_dates' %}
+        or not exists (
+            select 1
+            from {{ ref('int_client_feature_dates') }} as spine
+            where spine.client_id = built.client_id and spine.feature_date = built.feature_date
+        )
+        {%- endif %}
 {%- endmacro %}
 
 {#- Point-in-time join: for each row of `spine` (columns `keys` and `spine_date`), the row of `history` with
@@ -139,14 +155,14 @@
 {%- endmacro %}
 
 {#- The config of the marts that are incremental by feature date (`fct_client_features`, `fct_rule_scores`),
-    as the feature families get it from dbt_project.yml: delete+insert by feature_date, the spine pruned and
-    the seeds' fingerprint recorded after each build; on BigQuery, partitioned by month and clustered by
+    as the feature families get it from dbt_project.yml: delete+insert by (client_id, feature_date), the
+    spine pruned and the seeds' fingerprint recorded after each build; on BigQuery, partitioned by month and clustered by
     client. Usage: `{% raw %}{{ config(**incremental_by_feature_date()) }}{% endraw %}`. -#}
 {% macro incremental_by_feature_date() -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
-        'unique_key': 'feature_date',
+        'unique_key': ['client_id', 'feature_date'],
         'on_schema_change': 'fail',
         'post_hook': ["{{ prune_feature_dates() }}", "{{ record_settings_fingerprint() }}"],
         'partition_by': ({'field': 'feature_date', 'data_type': 'date', 'granularity': 'month'}
@@ -155,13 +171,61 @@
     }) }}
 {%- endmacro %}
 
-{#- The rows of the client spine (`int_client_feature_dates`: client_id, feature_date) at the feature dates
-    an incremental feature model builds in this run (`feature_dates_to_build`). Usage as the first CTE of a
-    feature family: `client_dates as ({% raw %}{{ client_dates_to_build(is_incremental()) }}{% endraw %})`. -#}
+{#- The rows of the client spine (`int_client_feature_dates`: client_id, feature_date) an incremental feature
+    model builds in this run: every client at the dates of `feature_dates_to_build`, plus, for each client
+    whose staged events changed since the model's last build (`log_staged_changes`: a new, late, corrected
+    or withdrawn payment or order), that client's dates on or after the earliest changed event. A late
+    payment rebuilds its client's last days, not every client's. Models keyed by (client_id, feature_date)
+    use it; usage as the first CTE of a feature family:
+    `client_dates as ({% raw %}{{ client_dates_to_build(is_incremental()) }}{% endraw %})`. -#}
 {% macro client_dates_to_build(incremental) -%}
+    {%- set spine = ref('int_client_feature_dates') -%}
+    {%- set staged_changes = source('riskmart_meta', 'staged_changes') -%}
     select
         spine.client_id,
         spine.feature_date
-    from {{ ref('int_client_feature_dates') }} as spine
+    from {{ spine }} as spine
     where spine.feature_date in ({{ feature_dates_to_build(incremental) }})
+    {%- if incremental and not settings_changed_since_last_build() %}
+
+    union
+
+    select
+        spine.client_id,
+        spine.feature_date
+    from {{ spine }} as spine
+    inner join (
+        select
+            changes.client_id,
+            min(changes.first_affected_date) as first_affected_date
+        from {{ staged_changes }} as changes
+        where changes.client_id is not null and changes.ingested_through > {{ ingested_through_last_build() }}
+        group by changes.client_id
+    ) as changed_clients
+        on
+            spine.client_id = changed_clients.client_id
+            and spine.feature_date >= changed_clients.first_affected_date
+    {%- endif %}
+{%- endmacro %}
+
+{#- SQL date: the first export an incremental model keyed by export date recomputes in this run (e.g.
+    `int_client_credit_limit_changes`): the earliest export date of the `table_name` deliveries loaded since
+    its last build (`int_delivery_impact`; 9999-12-31 when there is none), or 1900-01-01 (every export) on a
+    full build, after a seed edit upstream, or when no build was recorded. The model records its watermark
+    with the `record_settings_fingerprint` post-hook. -#}
+{% macro first_export_to_rebuild(table_name) -%}
+    {#- called unconditionally, so that dbt records the dependency at parse time -#}
+    {%- set delivery_impact = ref('int_delivery_impact') -%}
+    {%- if is_incremental() and not settings_changed_since_last_build() -%}
+        coalesce(
+            (
+                select min(impact.first_affected_date)
+                from {{ delivery_impact }} as impact
+                where impact.table_name = '{{ table_name }}' and impact.finished_at > {{ ingested_through_last_build() }}
+            ),
+            cast('9999-12-31' as date)
+        )
+    {%- else -%}
+        cast('1900-01-01' as date)
+    {%- endif -%}
 {%- endmacro %}

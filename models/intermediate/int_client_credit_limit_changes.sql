@@ -1,4 +1,73 @@
+-- Incremental: a run recomputes the exports on or after the earliest client export delivered since its last
+-- build (int_delivery_impact; every export on a full build or after a seed edit upstream), comparing each
+-- with the client's previous export, which may be older than that. The pre-hook deletes the recomputed
+-- exports first, so a change a corrected export no longer shows is gone too. Every delivered export is kept,
+-- whatever as_of_date: the feature models read only the changes exported on or before their feature date.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where export_date >= {{ first_export_to_rebuild('clients') }}{% endif %}",
+        post_hook="{{ record_settings_fingerprint() }}",
+    )
+}}
+
 with
+
+clients as (
+
+    select
+        client_id,
+        export_date,
+        current_credit_limit
+    from {{ ref('stg_lender__clients') }}
+
+),
+
+rebuild_from as (
+
+    select {{ first_export_to_rebuild('clients') }} as export_date
+
+),
+
+rebuilt as (
+
+    select clients.*
+    from clients
+    inner join rebuild_from
+        on clients.export_date >= rebuild_from.export_date
+
+),
+
+-- each client's newest export before the recomputed ones: the limit its first recomputed export follows
+last_before as (
+
+    select
+        clients.client_id,
+        max(clients.export_date) as export_date
+    from clients
+    inner join rebuild_from
+        on clients.export_date < rebuild_from.export_date
+    group by clients.client_id
+
+),
+
+versions as (
+
+    select * from rebuilt
+
+    union all
+
+    select
+        clients.client_id,
+        clients.export_date,
+        clients.current_credit_limit
+    from clients
+    inner join last_before
+        on clients.client_id = last_before.client_id and clients.export_date = last_before.export_date
+
+),
 
 snapshots as (
 
@@ -7,19 +76,20 @@ snapshots as (
         export_date,
         current_credit_limit,
         lag(current_credit_limit) over (partition by client_id order by export_date) as previous_credit_limit
-    from {{ ref('stg_lender__clients') }}
-    where export_date <= (select max(spine.as_of_date) from {{ ref('int_feature_dates') }} as spine)
+    from versions
 
 )
 
 select
-    client_id,
-    export_date,
-    previous_credit_limit,
-    current_credit_limit as credit_limit
+    snapshots.client_id,
+    snapshots.export_date,
+    snapshots.previous_credit_limit,
+    snapshots.current_credit_limit as credit_limit
 from snapshots
+inner join rebuild_from
+    on snapshots.export_date >= rebuild_from.export_date
 -- a change is a delivered limit that differs from the one delivered in the client's previous export
 where
-    previous_credit_limit is not null
-    and current_credit_limit is not null
-    and current_credit_limit != previous_credit_limit
+    snapshots.previous_credit_limit is not null
+    and snapshots.current_credit_limit is not null
+    and snapshots.current_credit_limit != snapshots.previous_credit_limit

@@ -2,9 +2,10 @@
 
 with
 
-feature_dates as (
+-- the clients and dates this run builds: every client at the new dates, the changed clients at earlier ones
+to_build as (
 
-    {{ feature_dates_to_build(is_incremental()) }}
+    {{ client_dates_to_build(is_incremental()) }}
 
 ),
 
@@ -12,19 +13,20 @@ client_dates as (
 
     select client_spine.*
     from {{ ref('int_client_feature_dates') }} as client_spine
-    inner join feature_dates
-        on client_spine.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            client_spine.client_id = to_build.client_id
+            and client_spine.feature_date = to_build.feature_date
 
 ),
 
 spine as (
 
     select
-        feature_dates.feature_date,
+        spine_dates.feature_date,
         spine_dates.is_month_end
-    from feature_dates
-    inner join {{ ref('int_feature_dates') }} as spine_dates
-        on feature_dates.feature_date = spine_dates.feature_date
+    from {{ ref('int_feature_dates') }} as spine_dates
+    where spine_dates.feature_date in (select to_build.feature_date from to_build)
 
 ),
 
@@ -32,8 +34,10 @@ payments as (
 
     select payment_features.*
     from {{ ref('int_client_payment_features') }} as payment_features
-    inner join feature_dates
-        on payment_features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            payment_features.client_id = to_build.client_id
+            and payment_features.feature_date = to_build.feature_date
 
 ),
 
@@ -41,8 +45,10 @@ invoices as (
 
     select invoice_features.*
     from {{ ref('int_client_invoice_features') }} as invoice_features
-    inner join feature_dates
-        on invoice_features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            invoice_features.client_id = to_build.client_id
+            and invoice_features.feature_date = to_build.feature_date
 
 ),
 
@@ -50,8 +56,10 @@ orders as (
 
     select order_features.*
     from {{ ref('int_client_order_features') }} as order_features
-    inner join feature_dates
-        on order_features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            order_features.client_id = to_build.client_id
+            and order_features.feature_date = to_build.feature_date
 
 ),
 
@@ -59,8 +67,10 @@ credit as (
 
     select credit_features.*
     from {{ ref('int_client_credit_features') }} as credit_features
-    inner join feature_dates
-        on credit_features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            credit_features.client_id = to_build.client_id
+            and credit_features.feature_date = to_build.feature_date
 
 ),
 
@@ -68,8 +78,10 @@ plans as (
 
     select plan_features.*
     from {{ ref('int_client_plan_features') }} as plan_features
-    inner join feature_dates
-        on plan_features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            plan_features.client_id = to_build.client_id
+            and plan_features.feature_date = to_build.feature_date
 
 ),
 
@@ -77,8 +89,10 @@ bureau as (
 
     select bureau_features.*
     from {{ ref('int_client_bureau_features') }} as bureau_features
-    inner join feature_dates
-        on bureau_features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on
+            bureau_features.client_id = to_build.client_id
+            and bureau_features.feature_date = to_build.feature_date
 
 ),
 

@@ -5,10 +5,11 @@
 
 with
 
--- incremental like fct_client_features: the dates it rebuilt, or every date when a seed changed (new weights)
-feature_dates as (
+-- incremental like fct_client_features: the clients and dates it rebuilt, or every date when a seed changed
+-- (new weights)
+to_build as (
 
-    {{ feature_dates_to_build(is_incremental()) }}
+    {{ client_dates_to_build(is_incremental()) }}
 
 ),
 
@@ -52,8 +53,8 @@ risks as (
         settings.probability_intercept,
         settings.probability_slope
     from {{ ref('fct_client_features') }} as features
-    inner join feature_dates
-        on features.feature_date = feature_dates.feature_date
+    inner join to_build
+        on features.client_id = to_build.client_id and features.feature_date = to_build.feature_date
     cross join settings
 
 ),

@@ -1,8 +1,8 @@
 with
 
-feature_dates as (
+to_build as (
 
-    {{ feature_dates_to_build(is_incremental()) }}
+    {{ client_dates_to_build(is_incremental()) }}
 
 ),
 
@@ -21,8 +21,8 @@ client_dates as (
             {{ dbt.dateadd('month', -2, dbt.date_trunc('month', 'spine.feature_date')) }} as date
         ) as window_start_3m
     from {{ ref('int_client_feature_dates') }} as spine
-    inner join feature_dates
-        on spine.feature_date = feature_dates.feature_date
+    inner join to_build
+        on spine.client_id = to_build.client_id and spine.feature_date = to_build.feature_date
 
 ),
 

@@ -1,3 +1,7 @@
+-- the spine is rebuilt by whole dates (a client enters or leaves it only through the snapshots, which are
+-- dated deliveries): keyed by feature_date, unlike the families keyed by client and date
+{{ config(unique_key='feature_date') }}
+
 with
 
 feature_dates as (

@@ -8,6 +8,12 @@
         changed_keys_table='orders',
         changed_keys_column='order_id',
         on_schema_change='fail',
+        change_log={
+            'client_column': 'client_id',
+            'date_column': 'order_date',
+            'ignore_columns': ['export_date', 'loaded_at'],
+        },
+        pre_hook="{{ log_full_restage() }}",
     )
 }}
 

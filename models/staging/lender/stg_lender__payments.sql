@@ -8,6 +8,12 @@
         changed_keys_table='payments',
         changed_keys_column='payment_id',
         on_schema_change='fail',
+        change_log={
+            'client_column': 'client_id',
+            'date_column': 'payment_date',
+            'ignore_columns': ['export_date', 'loaded_at'],
+        },
+        pre_hook="{{ log_full_restage() }}",
     )
 }}
 
