@@ -1,3 +1,7 @@
+-- a view: points are a lookup on a 5-row curve, cheaper to compute in each reader (about 0.1 s for a million
+-- payments) than to write and checkpoint as a table every day
+{{ config(materialized='view') }}
+
 with
 
 payments as (

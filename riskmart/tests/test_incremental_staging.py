@@ -184,3 +184,47 @@ def test_incremental_staging_equals_a_full_build(warehouses: dict, model: str) -
                 f" except all select * exclude (loaded_at) from {right}.staging.{model})"
             ).fetchone()[0]
             assert extra == 0, f"{model}: {extra} of {rows} rows of {left} are not in {right}"
+
+
+def _logged_changes(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple]:
+    return con.execute(
+        "select client_id, first_affected_date, ingested_through from b.riskmart_meta.staged_changes"
+        " where model_name = ? order by ingested_through, client_id",
+        [f"model.riskmart.{model}"],
+    ).fetchall()
+
+
+def test_the_event_models_log_the_clients_whose_rows_changed(warehouses: dict) -> None:
+    """The first build logs one whole-restage entry (no client); the incremental build logs the corrected
+    and the withdrawn payment's clients from their payment dates, which lie before the cutoff."""
+    payments = warehouses["corrections"]["payments"]
+    with _connect(warehouses) as con:
+        for model in ("stg_lender__payments", "stg_lender__orders"):
+            logged = _logged_changes(con, model)
+            first_watermark = logged[0][2]
+            assert [row for row in logged if row[2] == first_watermark] == [(None, None, first_watermark)]
+        by_client = {row[0]: row[1] for row in _logged_changes(con, "stg_lender__payments") if row[0]}
+    for change in ("changed", "dropped"):
+        client, paid = payments[change]["client_id"], date.fromisoformat(payments[change]["payment_date"])
+        assert paid <= CORRECTED_DAY < CUTOFF
+        assert client in by_client, f"the {change} payment's client was not logged"
+        assert by_client[client] <= paid
+
+
+def test_an_unchanged_re_delivery_logs_nothing(warehouses: dict) -> None:
+    """A payments file delivered again with the same rows in another order is a new delivery whose keys are
+    restaged, but no staged row changes: nothing is logged, so no feature date is rebuilt for it."""
+    landing = warehouses["incremental"].landing
+    path = landing / "payments" / f"payments_{END_DATE.isoformat()}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) > 3
+    path.write_text(lines[0] + "".join(reversed(lines[1:])), encoding="utf-8")
+    with _connect(warehouses) as con:
+        before = _logged_changes(con, "stg_lender__payments")
+    result = ingest_landing(landing, warehouses["incremental"].warehouse)
+    assert len(result.files) == 1, "the reordered file should load as a new delivery"
+    target = _build(warehouses["incremental"])
+    statement = target / "run" / "riskmart" / "models" / "staging" / "lender" / "stg_lender__payments.sql"
+    assert "delete from" in statement.read_text(), "the file's keys were not restaged"
+    with _connect(warehouses) as con:
+        assert _logged_changes(con, "stg_lender__payments") == before
