@@ -1,11 +1,13 @@
-"""What the daily cycle's dbt builds leave to CI: the unit tests, and the not-null constraints that stand in
-for not_null data tests on the contracted models."""
+"""What the daily cycle's dbt builds leave to CI: the unit tests, the not-null constraints that stand in
+for not_null data tests on the contracted models, and the column_checks tests that stand in for per-column
+not_null, accepted_range and accepted_values tests."""
 
 from __future__ import annotations
 
 import csv
 import json
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -15,9 +17,9 @@ import duckdb
 import pytest
 
 from ingest.loader import ingest_landing
-from riskmart.dbt import run_dbt
+from riskmart.dbt import DbtError, run_dbt
 from riskmart.pipeline import DAILY_BUILD, SCORING_SELECTOR
-from riskmart.settings import Settings
+from riskmart.settings import PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -63,6 +65,192 @@ def test_contracted_models_refuse_a_null_key(demo_cycle, tmp_path, relation):
         con.execute("update probe set client_id = null")
         with pytest.raises(duckdb.ConstraintException, match="NOT NULL constraint failed"):
             con.execute(f"insert into {relation} select * from probe")  # noqa: S608 (constants)
+
+
+# The checks each relation's columns declare, by kind: what its per-column tests were before column_checks
+# replaced them. A change here is a change of the checks themselves.
+DECLARED_CHECKS = {
+    "fct_client_features": {"accepted_range": 52, "accepted_values": 2},
+    "fct_client_scores": {"accepted_range": 5, "accepted_values": 5},
+    "fct_rule_scores": {"accepted_range": 20, "accepted_values": 1},
+    "feature_parameters": {"accepted_values": 1, "not_null": 2},
+    "hcpn.hcpn_reports": {"not_null": 3},
+    "int_client_credit_limit_changes": {"not_null": 2},
+    "int_client_feature_dates": {"accepted_range": 1},
+    "int_default_events": {"accepted_values": 1, "not_null": 3},
+    "int_default_labels": {"accepted_values": 1, "not_null": 4},
+    "int_feature_dates": {"not_null": 4},
+    "int_invoices": {"not_null": 8},
+    "int_payments_scored": {"accepted_range": 1, "not_null": 3},
+    "ml_training_set": {"accepted_values": 1},
+    "payment_timeliness_curve": {"not_null": 2},
+    "raw.clients": {"not_null": 2},
+    "raw.ingest_log": {"accepted_values": 1, "not_null": 2},
+    "raw.orders": {"not_null": 2},
+    "raw.payment_plans": {"not_null": 2},
+    "raw.payments": {"not_null": 2},
+    "raw.utilization_monthly": {"not_null": 2},
+    "rule_score_components": {"accepted_values": 1, "not_null": 5},
+    "stg_hcpn__bureau_reports": {"accepted_range": 4, "accepted_values": 1, "not_null": 6},
+    "stg_lender__clients": {"accepted_range": 2, "accepted_values": 1, "not_null": 3},
+    "stg_lender__orders": {"accepted_range": 1, "accepted_values": 1, "not_null": 5},
+    "stg_lender__payment_plans": {"accepted_range": 1, "accepted_values": 1, "not_null": 4},
+    "stg_lender__payments": {"accepted_range": 1, "not_null": 8},
+    "stg_lender__utilization_months": {"accepted_range": 4, "not_null": 3},
+}
+CHECK_KINDS = {"not_null", "accepted_range", "accepted_values"}
+
+
+def _parsed_manifest(settings: Settings) -> dict:
+    run_dbt(settings, ["parse"])
+    return json.loads((settings.warehouse.parent / "dbt" / "target" / "manifest.json").read_text())
+
+
+def test_every_column_check_is_declared_and_run_by_one_column_checks_test(tmp_path):
+    """Each relation whose columns declare checks has exactly one column_checks test, with the checks, bounds
+    and values its per-column tests had (no per-column test of those kinds is left), and with the same `where`
+    as before: the latest exports on staging and raw, every row elsewhere."""
+    manifest = _parsed_manifest(Settings(warehouse=tmp_path / "riskmart.duckdb"))
+    relations = {**manifest["nodes"], **manifest["sources"]}
+    checks = {}  # relation's display name -> column -> its checks
+    names = {}  # unique_id -> display name
+    for unique_id, node in relations.items():
+        if node["resource_type"] not in {"model", "seed", "source"}:
+            continue
+        names[unique_id] = f"{node['source_name']}.{node['name']}" if "source_name" in node else node["name"]
+        declared = {
+            c["name"]: c["config"]["meta"]["checks"]
+            for c in node["columns"].values()
+            if c["config"]["meta"].get("checks")
+        }
+        if declared:
+            checks[names[unique_id]] = declared
+
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("test_metadata")]
+    assert not [t["name"] for t in tests if t["test_metadata"]["name"] in CHECK_KINDS]
+    column_checks = [t for t in tests if t["test_metadata"]["name"] == "column_checks"]
+    tested = Counter(names[t["attached_node"] or t["depends_on"]["nodes"][0]] for t in column_checks)
+    assert tested == dict.fromkeys(checks, 1)
+    for test in column_checks:
+        tested_id = test["attached_node"] or test["depends_on"]["nodes"][0]
+        recent_only = tested_id.startswith("source.") or relations[tested_id]["fqn"][1] == "staging"
+        assert test["config"]["where"] == ("__recent_exports__" if recent_only else None), test["name"]
+        assert test["config"]["severity"].lower() == "error", test["name"]
+
+    counted = {
+        name: dict(Counter(kind for c in columns.values() for kind in c)) for name, columns in checks.items()
+    }
+    assert counted == DECLARED_CHECKS
+
+    features, rules = checks["fct_client_features"], checks["fct_rule_scores"]
+    for half_life in (30, 90, 180):
+        assert features[f"recency_weighted_payment_score_{half_life}d"] == {
+            "accepted_range": {"min_value": 0, "max_value": 100}
+        }
+    shares = [name for name in features if "_share_" in name or name.startswith("share_")]
+    assert len(shares) == 4
+    for share in shares:
+        assert features[share] == {"accepted_range": {"min_value": 0, "max_value": 1}}
+    assert features["segment"] == {"accepted_values": ["new", "established"]}
+    assert rules["rule_score"] == {"accepted_range": {"min_value": 0, "max_value": 1000}}
+    components = [name.removesuffix("_points") for name in rules if name.endswith("_points")]
+    assert len(components) == 9
+    for component in components:
+        assert rules[f"{component}_points"] == {"accepted_range": {"min_value": 0, "max_value": 1000}}
+        assert rules[f"{component}_risk"] == {"accepted_range": {"min_value": 0, "max_value": 1}}
+    assert checks["stg_lender__payments"]["payment_amount"] == {
+        "not_null": True,
+        "accepted_range": {"min_value": 0, "inclusive": False},
+    }
+    # the training set's feature columns are checked on fct_client_features only, as before
+    assert checks["ml_training_set"] == {"default_next_60d": {"accepted_values": [0, 1]}}
+
+
+# one test per kind of check and of relation (a mart, the training set, a raw source with the recent-exports
+# filter): the column_checks test of each, with the value that breaks it
+BROKEN_VALUES = {
+    "column_checks_fct_client_features_": (
+        "marts.fct_client_features",
+        "recency_weighted_payment_score_30d",
+        "100.5",
+        "recency_weighted_payment_score_30d is not null",
+    ),
+    "column_checks_fct_rule_scores_": ("marts.fct_rule_scores", "segment", "'old'", "true"),
+    "column_checks_ml_training_set_": ("marts.ml_training_set", "default_next_60d", "2", "true"),
+    "source_column_checks_raw_payments_": (
+        "raw.payments",
+        "payment_id",
+        "null",
+        "_export_date = (select max(_export_date) from raw.payments)",
+    ),
+}
+
+
+def _test_statuses(settings: Settings) -> dict[str, str]:
+    results = json.loads((settings.warehouse.parent / "dbt" / "target" / "run_results.json").read_text())
+    return {
+        r["unique_id"].split(".")[2]: r["status"]
+        for r in results["results"]
+        if r["unique_id"].startswith("test.")
+    }
+
+
+def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cycle, tmp_path):
+    """The untouched build passes each relation's column_checks test; one value out of its range, outside its
+    accepted values or NULL fails it, with one row naming the column and the check, how many rows break it
+    and the value."""
+    args = ["test", "--store-failures", "--select", *BROKEN_VALUES]
+    untouched = Settings(warehouse=tmp_path / "untouched" / "riskmart.duckdb")
+    broken = Settings(warehouse=tmp_path / "broken" / "riskmart.duckdb")
+    for settings in (untouched, broken):
+        settings.warehouse.parent.mkdir()
+        shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
+
+    run_dbt(untouched, args, as_of=demo_cycle.as_of)
+    assert _test_statuses(untouched) == dict.fromkeys(BROKEN_VALUES, "pass")
+
+    with duckdb.connect(str(broken.warehouse)) as con:
+        for relation, column, value, condition in BROKEN_VALUES.values():
+            con.execute(
+                f"update {relation} set {column} = {value}"  # noqa: S608 (constants)
+                f" where rowid = (select min(rowid) from {relation} where {condition})"
+            )
+    with pytest.raises(DbtError, match="column_checks_fct_client_features_: fail"):
+        run_dbt(broken, args, as_of=demo_cycle.as_of)
+    assert _test_statuses(broken) == dict.fromkeys(BROKEN_VALUES, "fail")
+    with duckdb.connect(str(broken.warehouse), read_only=True) as con:
+        failures = {
+            test: con.execute(
+                f"select column_name, check_name, failing_rows, example_value from dbt_test__audit.{test}"  # noqa: S608
+            ).fetchall()
+            for test in BROKEN_VALUES
+        }
+    assert failures == {
+        "column_checks_fct_client_features_": [
+            ("recency_weighted_payment_score_30d", "accepted_range", 1, "100.5")
+        ],
+        "column_checks_fct_rule_scores_": [("segment", "accepted_values", 1, "old")],
+        "column_checks_ml_training_set_": [("default_next_60d", "accepted_values", 1, "2")],
+        "source_column_checks_raw_payments_": [("payment_id", "not_null", 1, None)],
+    }
+
+
+def test_a_check_on_a_column_the_relation_lacks_fails_to_compile(demo_cycle, tmp_path):
+    """A column renamed in the YAML (or dropped from the table) cannot leave its checks silently unrun: the
+    relation's column_checks test fails to compile and names the column."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for item in ("dbt_project.yml", "profiles", "macros", "models", "seeds", "tests"):
+        source = PROJECT_DIR / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / item)
+    sources_yml = project / "models" / "staging" / "lender" / "_lender__sources.yml"
+    declared = "          - name: payment_id\n"
+    assert sources_yml.read_text().count(declared) == 1
+    sources_yml.write_text(sources_yml.read_text().replace(declared, "          - name: payment_key\n"))
+    settings = Settings(warehouse=tmp_path / "riskmart.duckdb", dbt_project_dir=project)
+    shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
+    with pytest.raises(DbtError, match="does not have: payment_key"):
+        run_dbt(settings, ["test", "--select", "source_column_checks_raw_payments_"], as_of=demo_cycle.as_of)
 
 
 def _differing_rows(con: duckdb.DuckDBPyConnection, relation: str, left: str, right: str) -> int:
