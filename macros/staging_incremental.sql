@@ -21,6 +21,20 @@
     )
 {%- endmacro %}
 
+{#- The raw rows a staging model reads: the newest delivery of each path (`is_newest_delivery`); on an
+    incremental run only the rows of the keys `changed_raw_keys` gives. The keys are joined, not tested with
+    `in`: DuckDB then reads only those keys' rows (0.04 s instead of 0.3-0.8 s for a day's payments among
+    6.5 M raw rows). -#}
+{% macro newest_raw_rows(raw_table, key_column, incremental) -%}
+    select raw_rows.*
+    from {{ source('raw', raw_table) }} as raw_rows
+    {%- if incremental %}
+    inner join ({{ changed_raw_keys(raw_table, key_column) }}) as changed_keys
+        on raw_rows.{{ key_column }} = changed_keys.{{ key_column }}
+    {%- endif %}
+    where {{ is_newest_delivery('raw_rows._file_id') }}
+{%- endmacro %}
+
 {#- Incremental strategy `replace_changed_keys`: delete every row of the changed keys (even a key no newest
     delivery lists any more, which delete+insert would keep), then insert the recomputed rows. The model sets
     `unique_key` and `changed_keys_table` / `changed_keys_column` (the raw table and its column for that key),
@@ -61,11 +75,12 @@
     with
 
     old_rows as (
-        select {{ compared_csv }}
-        from {{ target }}
-        where {{ config.require('unique_key') }} in (
+        select {% for column in compared %}staged.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+        from {{ target }} as staged
+        inner join (
             {{ changed_raw_keys(config.require('changed_keys_table'), config.require('changed_keys_column')) }}
-        )
+        ) as changed_keys
+            on staged.{{ config.require('unique_key') }} = changed_keys.{{ config.require('changed_keys_column') }}
     ),
 
     new_rows as (

@@ -14,12 +14,9 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'clients') }}
-    where {{ is_newest_delivery() }}
-    {%- if is_incremental() %}
-        -- only the keys of files delivered since the last build
-        and _export_date in ({{ changed_raw_keys('clients', '_export_date') }})
-    {%- endif %}
+    -- the newest delivery of each path; on an incremental run only the keys of files delivered since the last
+    -- build
+    {{ newest_raw_rows('clients', '_export_date', is_incremental()) }}
 
 ),
 

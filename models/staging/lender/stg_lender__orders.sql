@@ -21,12 +21,9 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'orders') }}
-    where {{ is_newest_delivery() }}
-    {%- if is_incremental() %}
-        -- only the keys of files delivered since the last build
-        and order_id in ({{ changed_raw_keys('orders', 'order_id') }})
-    {%- endif %}
+    -- the newest delivery of each path; on an incremental run only the keys of files delivered since the last
+    -- build
+    {{ newest_raw_rows('orders', 'order_id', is_incremental()) }}
 
 ),
 

@@ -21,12 +21,9 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'payments') }}
-    where {{ is_newest_delivery() }}
-    {%- if is_incremental() %}
-        -- only the keys of files delivered since the last build
-        and payment_id in ({{ changed_raw_keys('payments', 'payment_id') }})
-    {%- endif %}
+    -- the newest delivery of each path; on an incremental run only the keys of files delivered since the last
+    -- build
+    {{ newest_raw_rows('payments', 'payment_id', is_incremental()) }}
 
 ),
 
