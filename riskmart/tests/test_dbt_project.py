@@ -253,6 +253,54 @@ def test_a_check_on_a_column_the_relation_lacks_fails_to_compile(demo_cycle, tmp
         run_dbt(settings, ["test", "--select", "source_column_checks_raw_payments_"], as_of=demo_cycle.as_of)
 
 
+def test_rows_match_client_spine_fails_on_a_dropped_an_invented_and_a_repeated_row(demo_cycle, tmp_path):
+    """The grain test of the feature families compares dates by row count and key fingerprint first; each kind
+    of broken row still fails it and is listed with its problem. One date loses a row and gains an invented
+    client (its row count is unchanged: only the fingerprint tells), another repeats a row."""
+    test = "rows_match_client_spine_int_client_order_features_"
+    args = ["test", "--store-failures", "--select", test]
+    settings = Settings(warehouse=tmp_path / "broken" / "riskmart.duckdb")
+    settings.warehouse.parent.mkdir()
+    shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
+    run_dbt(settings, args, as_of=demo_cycle.as_of)
+    assert _test_statuses(settings) == {test: "pass"}
+
+    family = "intermediate.int_client_order_features"
+    with duckdb.connect(str(settings.warehouse)) as con:
+        dates = [
+            row[0] for row in con.execute(f"select distinct feature_date from {family} order by 1").fetchall()
+        ]  # noqa: S608
+        dropped = con.execute(
+            f"select client_id, feature_date from {family} where feature_date = ? order by client_id limit 1",  # noqa: S608
+            [dates[0]],
+        ).fetchone()
+        con.execute(f"delete from {family} where client_id = ? and feature_date = ?", list(dropped))  # noqa: S608
+        con.execute(
+            f"insert into {family} select * replace ('NO_SUCH_CLIENT' as client_id) from {family}"  # noqa: S608
+            " where feature_date = ? order by client_id limit 1",
+            [dates[0]],
+        )
+        repeated = con.execute(
+            f"select client_id, feature_date from {family} where feature_date = ? order by client_id limit 1",  # noqa: S608
+            [dates[1]],
+        ).fetchone()
+        con.execute(
+            f"insert into {family} select * from {family} where client_id = ? and feature_date = ?",  # noqa: S608
+            list(repeated),
+        )
+    with pytest.raises(DbtError, match=f"{test}: fail"):
+        run_dbt(settings, args, as_of=demo_cycle.as_of)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        failures = set(
+            con.execute(f"select client_id, feature_date, problem from dbt_test__audit.{test}").fetchall()
+        )  # noqa: S608
+    assert failures == {
+        (*dropped, "missing from the model"),
+        ("NO_SUCH_CLIENT", dates[0], "not in the client spine"),
+        (*repeated, "more than once in the model"),
+    }
+
+
 def _differing_rows(con: duckdb.DuckDBPyConnection, relation: str, left: str, right: str) -> int:
     """Rows of `relation` in database `left` that `right` does not have, and the other way round."""
     return sum(
