@@ -49,14 +49,14 @@ def test_every_dbt_unit_test_passes(demo_cycle, tmp_path):
     [
         "marts.fct_client_features",
         "marts.fct_rule_scores",
-        "marts.ml_training_set",
         "marts.fct_client_scores",
         "intermediate.int_client_payment_features",
     ],
 )
 def test_contracted_models_refuse_a_null_key(demo_cycle, tmp_path, relation):
     """Contracted models carry enforced not-null constraints instead of not_null tests: the table itself
-    refuses a row without a client, on incremental inserts too."""
+    refuses a row without a client, on incremental inserts too. (ml_training_set is a view: its feature
+    columns are fct_client_features' own, whose constraints this checks.)"""
     warehouse = tmp_path / "copy.duckdb"
     shutil.copy(demo_cycle.settings.warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as con:
@@ -167,7 +167,8 @@ def test_every_column_check_is_declared_and_run_by_one_column_checks_test(tmp_pa
 
 
 # one test per kind of check and of relation (a mart, the training set, a raw source with the recent-exports
-# filter): the column_checks test of each, with the value that breaks it
+# filter): the column_checks test of each, with the value that breaks it (the training set is a view: its
+# label is broken in int_default_labels, on a row the view shows)
 BROKEN_VALUES = {
     "column_checks_fct_client_features_": (
         "marts.fct_client_features",
@@ -176,7 +177,12 @@ BROKEN_VALUES = {
         "recency_weighted_payment_score_30d is not null",
     ),
     "column_checks_fct_rule_scores_": ("marts.fct_rule_scores", "segment", "'old'", "true"),
-    "column_checks_ml_training_set_": ("marts.ml_training_set", "default_next_60d", "2", "true"),
+    "column_checks_ml_training_set_": (
+        "intermediate.int_default_labels",
+        "default_next_60d",
+        "2",
+        "(client_id, feature_date) in (select client_id, feature_date from marts.ml_training_set)",
+    ),
     "source_column_checks_raw_payments_": (
         "raw.payments",
         "payment_id",
