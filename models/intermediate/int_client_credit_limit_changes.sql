@@ -15,16 +15,6 @@
 
 with
 
-clients as (
-
-    select
-        client_id,
-        export_date,
-        current_credit_limit
-    from {{ ref('stg_lender__clients') }}
-
-),
-
 rebuild_from as (
 
     select {{ first_export_to_rebuild('clients') }} as export_date
@@ -33,8 +23,11 @@ rebuild_from as (
 
 rebuilt as (
 
-    select clients.*
-    from clients
+    select
+        clients.client_id,
+        clients.export_date,
+        clients.current_credit_limit
+    from {{ ref('stg_lender__clients') }} as clients
     inner join rebuild_from
         on clients.export_date >= rebuild_from.export_date
 
@@ -45,8 +38,9 @@ last_before as (
 
     select
         clients.client_id,
-        max(clients.export_date) as export_date
-    from clients
+        max(clients.export_date) as export_date,
+        {{ value_at_latest('clients.current_credit_limit', 'clients.export_date') }} as current_credit_limit
+    from {{ ref('stg_lender__clients') }} as clients
     inner join rebuild_from
         on clients.export_date < rebuild_from.export_date
     group by clients.client_id
@@ -56,16 +50,8 @@ last_before as (
 versions as (
 
     select * from rebuilt
-
     union all
-
-    select
-        clients.client_id,
-        clients.export_date,
-        clients.current_credit_limit
-    from clients
-    inner join last_before
-        on clients.client_id = last_before.client_id and clients.export_date = last_before.export_date
+    select * from last_before
 
 ),
 
