@@ -19,6 +19,9 @@ SCORING_SELECTOR = "path:models/marts/scoring"
 # The daily builds run the data tests, not the unit tests: those check the SQL logic on fixed inputs, so
 # they run in CI and by hand (`riskmart build`, `dbt build`), as dbt recommends for production runs.
 DAILY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# the cycle's two builds: the feature mart (every model but the scored mart), then, after scoring, the scored mart
+DAILY_FEATURE_BUILD = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR]
+DAILY_SCORING_BUILD = [*DAILY_BUILD, "--select", SCORING_SELECTOR]
 
 
 class CycleError(RuntimeError):
@@ -93,7 +96,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
             "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
         )
     with _step("dbt build: features", summary, console):
-        run_dbt(settings, [*DAILY_BUILD, "--exclude", SCORING_SELECTOR], as_of=summary.as_of, quiet=True)
+        run_dbt(settings, DAILY_FEATURE_BUILD, as_of=summary.as_of, quiet=True)
 
     if needs_training(settings, summary.as_of):
         try:
@@ -115,7 +118,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         summary.model_metrics = champion.get("metrics", {})
 
     with _step("dbt build: scores", summary, console):
-        run_dbt(settings, [*DAILY_BUILD, "--select", SCORING_SELECTOR], as_of=summary.as_of, quiet=True)
+        run_dbt(settings, DAILY_SCORING_BUILD, as_of=summary.as_of, quiet=True)
 
     with _step("publish", summary, console):
         # readers get the card, not the server's paths

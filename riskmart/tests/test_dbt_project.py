@@ -18,7 +18,7 @@ import pytest
 
 from ingest.loader import ingest_landing
 from riskmart.dbt import DbtError, run_dbt
-from riskmart.pipeline import DAILY_BUILD, SCORING_SELECTOR
+from riskmart.pipeline import DAILY_FEATURE_BUILD, SCORING_SELECTOR
 from riskmart.settings import PROJECT_DIR, Settings
 
 pytestmark = pytest.mark.slow
@@ -388,7 +388,7 @@ def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_c
         loaded = ingest_landing(landing, warehouse, as_of=demo_cycle.as_of)
         assert [f["file"] for f in loaded.files] == [f"payments/{corrected.name}"]
 
-    daily_build = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR]
+    daily_build = DAILY_FEATURE_BUILD
     with _built_both_ways(demo_cycle, tmp_path, ingest_the_correction, daily_build) as con:
         changed_dates = con.execute(
             "select count(distinct feature_date) from (select * from before.marts.fct_client_features"
