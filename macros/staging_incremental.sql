@@ -89,9 +89,9 @@
     ),
 
     changed_rows as (
-        (select * from old_rows except select * from new_rows)
+        (select * from old_rows except distinct select * from new_rows)
         union all
-        (select * from new_rows except select * from old_rows)
+        (select * from new_rows except distinct select * from old_rows)
     )
 
     select

@@ -161,8 +161,8 @@
 
 {#- The config of the marts that are incremental by feature date (`fct_client_features`, `fct_rule_scores`),
     as the feature families get it from dbt_project.yml: delete+insert by (client_id, feature_date), the
-    spine pruned and the seeds' fingerprint recorded after each build; on BigQuery, partitioned by month and clustered by
-    client. Usage: `{% raw %}{{ config(**incremental_by_feature_date()) }}{% endraw %}`. -#}
+    spine pruned and the seeds' fingerprint recorded after each build; on BigQuery, partitioned by month and
+    clustered by client. Usage: `{% raw %}{{ config(**incremental_by_feature_date()) }}{% endraw %}`. -#}
 {% macro incremental_by_feature_date() -%}
     {{ return({
         'materialized': 'incremental',
@@ -193,7 +193,7 @@
     where spine.feature_date in ({{ feature_dates_to_build(incremental) }})
     {%- if incremental and not settings_changed_since_last_build() %}
 
-    union
+    union distinct
 
     select
         spine.client_id,
