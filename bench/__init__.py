@@ -57,6 +57,18 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 6, 30))
 
 
+def export_options(args: argparse.Namespace) -> list[str]:
+    """The options of `add_export_options` as given, to pass on to a command that generates the export."""
+    return [
+        "--clients",
+        str(args.clients),
+        "--months",
+        str(args.months),
+        "--end-date",
+        args.end_date.isoformat(),
+    ]
+
+
 def report_header(args: argparse.Namespace) -> dict:
     """When, where and at what size a benchmark ran (`args` from `add_export_options`), for its report."""
     return {

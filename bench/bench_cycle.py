@@ -22,7 +22,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import add_export_options, timed_process
+from bench import add_export_options, export_options, timed_process
 
 RESULTS = Path(__file__).parent / "results" / "cycle.json"
 RISKMART = str(Path(sys.executable).parent / "riskmart")
@@ -54,16 +54,7 @@ def main() -> None:
         if args.landing is None:
             steps["generate"] = _timed(
                 "generate",
-                [
-                    RISKMART,
-                    "demo-data",
-                    "--clients",
-                    str(args.clients),
-                    "--months",
-                    str(args.months),
-                    "--end-date",
-                    args.end_date.isoformat(),
-                ],
+                [RISKMART, "demo-data", *export_options(args)],
                 env,
             )
         history_day = args.end_date - timedelta(days=1)

@@ -25,7 +25,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from bench import add_export_options, report_header
+from bench import add_export_options, export_options, report_header
 from bench.bench_features import _child, _dbt, _run, _run_results
 from riskmart.pipeline import DAILY_FEATURE_BUILD
 
@@ -60,15 +60,7 @@ def main() -> None:
     try:
         where = ["--workdir", str(live), "--landing", str(landing)]
         if args.landing is None:
-            size = [
-                "--clients",
-                str(args.clients),
-                "--months",
-                str(args.months),
-                "--end-date",
-                str(args.end_date),
-            ]
-            _run("generate", _child("generate", *where, *size))
+            _run("generate", _child("generate", *where, *export_options(args)))
         _run("ingest up to the day before", _child("ingest", *where, "--as-of", day_before.isoformat()))
         env = {"RISKMART_WAREHOUSE": str(live / "riskmart.duckdb"), "RISKMART_AS_OF_DATE": str(day_before)}
         _run("dbt build --full-refresh", _dbt(["build", "--full-refresh"], *_paths(live)), env, dbt=True)

@@ -27,7 +27,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench import add_export_options, report_header, timed_process
+from bench import add_export_options, export_options, report_header, timed_process
 from riskmart.pipeline import DAILY_FEATURE_BUILD
 from riskmart.settings import PROJECT_DIR
 
@@ -152,15 +152,7 @@ def main() -> None:
     steps = report["steps"]
     try:
         if generate:
-            size = [
-                "--clients",
-                str(args.clients),
-                "--months",
-                str(args.months),
-                "--end-date",
-                str(args.end_date),
-            ]
-            steps["generate"] = _run("generate", _child("generate", *where, *size))
+            steps["generate"] = _run("generate", _child("generate", *where, *export_options(args)))
         steps["ingest_history"] = _run(
             "ingest up to the day before", _child("ingest", *where, "--as-of", day_before.isoformat())
         )
