@@ -12,6 +12,7 @@ import pandas as pd
 import xgboost as xgb
 
 from ml import dataset
+from ml.baseline import baseline_rows, baseline_write, drift_bins
 from ml.calibration import Calibrator
 from ml.dataset import LABEL
 from ml.evaluate import MetricError, roc_auc, score_metrics
@@ -213,8 +214,8 @@ def _decide(settings, model_auc: float, champion: dict | None, problem: str | No
 
 def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | None = None) -> TrainResult:
     """Read `marts.ml_training_set`, train and calibrate out of time, evaluate on the latest matured dates
-    against the rule-based score (and the demo ground truth when present), write the artifacts and the
-    registry row, and promote the model if it beats the champion by `settings.promotion_margin`."""
+    against the rule-based score (and the demo ground truth when present), write the artifacts, the
+    training rows' reference distributions (ml/baseline.py) and the registry row, and promote the model if it beats the champion by `settings.promotion_margin`."""
     warehouse = warehouse or open_warehouse(settings.warehouse)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -284,6 +285,18 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
             CARD_FILE: card,
         },
     )
+    train_margin = margins(booster, train_x)
+    reference = baseline_rows(
+        split.train,
+        feature_set,
+        probability=calibrator.predict(train_margin),
+        margin=train_margin,
+        model_version=version,
+        bins=drift_bins(warehouse),
+        created_at=trained_at,
+    )
+    # the baseline first: a registered model always has the distributions it is monitored against
+    warehouse.replace_rows([baseline_write(reference, version)])
     row = _registry_row(training, windows, metrics, feature_set, reason, str(folder.resolve()), trained_at)
     record_model(warehouse, row, promote=promoted, now=trained_at)
     seconds["register"] = time.perf_counter() - clock
