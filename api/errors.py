@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.applicants import ApplicantScoringUnavailable
-from api.repository import NoScoreOnDate, SnapshotUnavailable, UnknownClient
-from api.schemas import MAX_LOOKUP_IDS, ErrorResponse
+from api.repository import NoScoreOnDate, SnapshotUnavailable, UnknownBand, UnknownClient
+from api.schemas import MAX_LOOKUP_IDS, ErrorCode, ErrorResponse
 
 log = logging.getLogger("riskmart.api")
 
@@ -38,7 +38,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The API key was revoked.",
         404: "Unknown client, or no score on the date asked for.",
         413: f"More than {MAX_LOOKUP_IDS} client ids, or a body over {MAX_BODY_BYTES} bytes.",
-        422: "A malformed parameter or body (date not YYYY-MM-DD, bad client id, bad cursor).",
+        422: "A malformed parameter or body (date not YYYY-MM-DD, bad client id, unknown band, a cursor "
+        "from another query).",
         503: "No scored snapshot is loaded yet (or, for applicants, the champion or a seed is unreadable).",
     }
     return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
@@ -63,47 +64,66 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(UnknownClient)
     async def unknown_client(_: Request, exc: UnknownClient) -> JSONResponse:
-        return error_response(404, "client_not_found", f"no score for client {exc.args[0]!r} in the snapshot")
+        return error_response(
+            404, ErrorCode.CLIENT_NOT_FOUND, f"no score for client {exc.args[0]!r} in the snapshot"
+        )
 
     @app.exception_handler(NoScoreOnDate)
     async def no_score_on_date(_: Request, exc: NoScoreOnDate) -> JSONResponse:
-        return error_response(404, "score_not_found", f"no score on {exc.args[0]} in the snapshot")
+        return error_response(404, ErrorCode.SCORE_NOT_FOUND, f"no score on {exc.args[0]} in the snapshot")
+
+    @app.exception_handler(UnknownBand)
+    async def unknown_band(_: Request, exc: UnknownBand) -> JSONResponse:
+        return error_response(
+            422,
+            ErrorCode.UNKNOWN_BAND,
+            f"no band {exc.band!r} in the published scores; the bands are: {', '.join(exc.known)}",
+        )
 
     @app.exception_handler(SnapshotUnavailable)
     async def snapshot_unavailable(_: Request, exc: SnapshotUnavailable) -> JSONResponse:
         return error_response(
-            503, "snapshot_unavailable", f"no scored snapshot is loaded: {exc}", headers={"Retry-After": "5"}
+            503,
+            ErrorCode.SNAPSHOT_UNAVAILABLE,
+            f"no scored snapshot is loaded: {exc}",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(ApplicantScoringUnavailable)
     async def applicant_scoring_unavailable(_: Request, exc: ApplicantScoringUnavailable) -> JSONResponse:
-        return error_response(503, "applicant_scoring_unavailable", str(exc))
+        return error_response(503, ErrorCode.APPLICANT_SCORING_UNAVAILABLE, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
         if any(d["type"] == "too_long" and d["loc"][:2] == ["body", "client_ids"] for d in details):
             return error_response(
-                413, "batch_too_large", f"send at most {MAX_LOOKUP_IDS} client ids per call", details
+                413, ErrorCode.BATCH_TOO_LARGE, f"send at most {MAX_LOOKUP_IDS} client ids per call", details
             )
         return error_response(
-            422, "invalid_request", "the request has malformed fields; see details", details
+            422, ErrorCode.INVALID_REQUEST, "the request has malformed fields; see details", details
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's 400 is a body it could not decode (e.g. not UTF-8): malformed input, so a 422.
-            return error_response(422, "invalid_request", f"the request body could not be read: {exc.detail}")
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+            return error_response(
+                422, ErrorCode.INVALID_REQUEST, f"the request body could not be read: {exc.detail}"
+            )
+        code = {
+            404: ErrorCode.NOT_FOUND,
+            405: ErrorCode.METHOD_NOT_ALLOWED,
+            413: ErrorCode.BODY_TOO_LARGE,
+        }.get(exc.status_code, ErrorCode.HTTP_ERROR)
         return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "the service failed to answer; it has been logged")
+        return error_response(
+            500, ErrorCode.INTERNAL_ERROR, "the service failed to answer; it has been logged"
+        )
 
 
 class BodyLimitMiddleware:
@@ -123,7 +143,7 @@ class BodyLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
                 response = error_response(
-                    413, "body_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+                    413, ErrorCode.BODY_TOO_LARGE, f"request bodies are limited to {self.max_bytes} bytes"
                 )
                 await response(scope, receive, send)
                 return

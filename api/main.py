@@ -83,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # operationId = the route function's name (client_score, score_page, ...): readable method names
+        # in generated clients instead of FastAPI's path-derived ones.
+        generate_unique_id_function=lambda route: route.name,
         # Prometheus /metrics is the telemetry; FastAPI's native OpenTelemetry probes its providers on
         # every request (~8 us) even when none is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},

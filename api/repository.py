@@ -51,6 +51,14 @@ class NoScoreOnDate(Exception):
     """The client (or the whole snapshot) has no score on the date asked for."""
 
 
+class UnknownBand(Exception):
+    """A band filter naming no band of the snapshot: 422, with the bands there are."""
+
+    def __init__(self, band: str, known: list[str]) -> None:
+        super().__init__(band)
+        self.band, self.known = band, known
+
+
 class SnapshotError(Exception):
     """A published snapshot breaks the layout the API serves; it is not loaded."""
 
@@ -553,6 +561,8 @@ class PublishedSnapshotRepository:
         if bounds is None:
             raise NoScoreOnDate(on)
         lo, hi = bounds
+        if band is not None and snap.texts["score_band"].code_of(band) is None:
+            raise UnknownBand(band, sorted(v for v in snap.texts["score_band"].values if v is not None))
         if after is not None:
             # Keyset: first client strictly after the cursor, by client number (code point order).
             first_number = bisect.bisect_right(snap.client_ids, after)

@@ -229,8 +229,31 @@ class Health(BaseModel):
     status: str = "ok"
 
 
+class ErrorCode(StrEnum):
+    """Every `error.code` the API answers with: stable, so callers can branch on it."""
+
+    UNAUTHENTICATED = "unauthenticated"
+    KEY_REVOKED = "key_revoked"
+    INVALID_REQUEST = "invalid_request"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_RANGE = "invalid_range"
+    UNKNOWN_BAND = "unknown_band"
+    BATCH_TOO_LARGE = "batch_too_large"
+    BODY_TOO_LARGE = "body_too_large"
+    CLIENT_NOT_FOUND = "client_not_found"
+    SCORE_NOT_FOUND = "score_not_found"
+    NO_MODEL = "no_model"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    HTTP_ERROR = "http_error"
+    SNAPSHOT_UNAVAILABLE = "snapshot_unavailable"
+    NOT_READY = "not_ready"
+    APPLICANT_SCORING_UNAVAILABLE = "applicant_scoring_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
 class ErrorBody(BaseModel):
-    code: str = Field(description="Stable machine-readable code, e.g. client_not_found.")
+    code: ErrorCode = Field(description="Stable machine-readable code, e.g. client_not_found.")
     message: str = Field(description="What went wrong and what to do, for a person.")
     details: list[dict[str, Any]] | None = Field(None, description="Per-field problems of a 422.")
 

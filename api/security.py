@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.errors import error_response
+from api.schemas import ErrorCode
 
 HASH_PREFIX = "sha256:"
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
@@ -119,11 +120,11 @@ class ApiKeyMiddleware:
         try:
             caller = self.keyring.authenticate(presented)
         except RevokedKey as exc:
-            await error_response(403, "key_revoked", str(exc))(scope, receive, send)
+            await error_response(403, ErrorCode.KEY_REVOKED, str(exc))(scope, receive, send)
             return
         except MissingKey as exc:
             response = error_response(
-                401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "ApiKey"}
+                401, ErrorCode.UNAUTHENTICATED, str(exc), headers={"WWW-Authenticate": "ApiKey"}
             )
             await response(scope, receive, send)
             return

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from api.deps import access_of
 from api.errors import ApiError, responses
-from api.schemas import ModelCard
+from api.schemas import ErrorCode, ModelCard
 
 router = APIRouter(prefix="/v1", tags=["model"])
 
@@ -20,5 +20,7 @@ router = APIRouter(prefix="/v1", tags=["model"])
 async def model_card(request: Request):
     card = access_of(request).repository.model_card()
     if card is None:
-        raise ApiError(404, "no_model", "no champion model is published; scores come from the rules alone")
+        raise ApiError(
+            404, ErrorCode.NO_MODEL, "no champion model is published; scores come from the rules alone"
+        )
     return card

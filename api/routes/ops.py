@@ -12,7 +12,7 @@ from api.deps import RepositoryDep, access_of
 from api.errors import error_response, responses
 from api.metrics import CONTENT_TYPE
 from api.repository import SnapshotUnavailable
-from api.schemas import Health, Ready
+from api.schemas import ErrorCode, Health, Ready
 
 router = APIRouter(tags=["operations"])
 
@@ -33,7 +33,7 @@ async def ready(repository: RepositoryDep):
         info = repository.info()
     except SnapshotUnavailable as exc:
         return error_response(
-            503, "not_ready", f"no scored snapshot is loaded: {exc}", headers={"Retry-After": "5"}
+            503, ErrorCode.NOT_READY, f"no scored snapshot is loaded: {exc}", headers={"Retry-After": "5"}
         )
     return {"status": "ready", "snapshot": info}
 

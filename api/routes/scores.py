@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -20,6 +23,7 @@ from api.schemas import (
     ClientId,
     ClientScore,
     ClientScoreHistory,
+    ErrorCode,
     IsoDate,
     LookupRequest,
     LookupResponse,
@@ -38,23 +42,60 @@ ClientIdPath = Annotated[
         description="The lender's client id, an opaque string (URL-encode it).",
     ),
 ]
-CURSOR_PREFIX = b"c1:"
+CURSOR_PREFIX = b"c2:"
 
 
-def encode_cursor(client_id: str) -> str:
-    return base64.urlsafe_b64encode(CURSOR_PREFIX + client_id.encode("utf-8")).decode("ascii").rstrip("=")
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended, bound to the day and filter it was returned for."""
+
+    score_date: str
+    risk_level: str | None
+    band: str | None
+    after: str
 
 
-def decode_cursor(cursor: str) -> str:
+def encode_cursor(cursor: Cursor) -> str:
+    payload = json.dumps([cursor.score_date, cursor.risk_level, cursor.band, cursor.after]).encode("utf-8")
+    return base64.urlsafe_b64encode(CURSOR_PREFIX + payload).decode("ascii").rstrip("=")
+
+
+def decode_cursor(token: str) -> Cursor:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         if not raw.startswith(CURSOR_PREFIX):
             raise ValueError("not a cursor of this API")
-        return raw[len(CURSOR_PREFIX) :].decode("utf-8")
-    except (binascii.Error, ValueError) as exc:
+        score_date, risk_level, band, after = json.loads(raw[len(CURSOR_PREFIX) :].decode("utf-8"))
+        if not all(isinstance(v, str) for v in (score_date, after)):
+            raise ValueError("not a cursor of this API")
+        if not all(v is None or isinstance(v, str) for v in (risk_level, band)):
+            raise ValueError("not a cursor of this API")
+        date.fromisoformat(score_date)
+        return Cursor(score_date, risk_level, band, after)
+    except (binascii.Error, ValueError, TypeError) as exc:
         raise ApiError(
-            422, "invalid_cursor", "cursor is not one this API returned; start without it"
+            422, ErrorCode.INVALID_CURSOR, "cursor is not one this API returned; start without it"
         ) from exc
+
+
+def _cursor_for_request(
+    token: str, score_date: date | None, risk_level: str | None, band: str | None
+) -> Cursor:
+    """The cursor, refused when the request asks for another day or filter than the page it came from."""
+    cursor = decode_cursor(token)
+    asked_date = None if score_date is None else score_date.isoformat()
+    if (asked_date not in (None, cursor.score_date)) or (risk_level, band) != (
+        cursor.risk_level,
+        cursor.band,
+    ):
+        raise ApiError(
+            422,
+            ErrorCode.INVALID_CURSOR,
+            "this cursor belongs to another query (date "
+            f"{cursor.score_date}, risk_level {cursor.risk_level}, band {cursor.band}): "
+            "repeat that query's parameters with it, or start without a cursor",
+        )
+    return cursor
 
 
 # The hottest route reads its two parameters itself, validated by the same pydantic types and reported
@@ -131,7 +172,7 @@ async def client_score_history(
     date_to: Annotated[IsoDate | None, Query(alias="to", description="Latest score date.")] = None,
 ):
     if date_from is not None and date_to is not None and date_from > date_to:
-        raise ApiError(422, "invalid_range", f"from ({date_from}) is after to ({date_to})")
+        raise ApiError(422, ErrorCode.INVALID_RANGE, f"from ({date_from}) is after to ({date_to})")
     access = access_of(request)
     found = 0
     try:
@@ -199,11 +240,16 @@ async def score_page(
         Query(max_length=1024, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page."),
     ] = None,
 ):
-    after = None if cursor is None else decode_cursor(cursor)
+    level = None if risk_level is None else risk_level.value
+    after = None
+    if cursor is not None:
+        # A page after the first keeps its first page's day, even if a newer snapshot has arrived since.
+        bound = _cursor_for_request(cursor, score_date, level, band)
+        score_date, after = date.fromisoformat(bound.score_date), bound.after
     access = access_of(request)
     page = None
     try:
-        page = access.repository.page(score_date, risk_level, band, after, limit)
+        page = access.repository.page(score_date, level, band, after, limit)
     finally:
         ids = [] if page is None else [item["client_id"] for item in page.items]
         access.audit.record(
@@ -212,6 +258,8 @@ async def score_page(
     return {
         "score_date": page.score_date,
         "items": page.items,
-        "next_cursor": None if page.last_client_id is None else encode_cursor(page.last_client_id),
+        "next_cursor": None
+        if page.last_client_id is None
+        else encode_cursor(Cursor(page.score_date.isoformat(), level, band, page.last_client_id)),
         "limit": limit,
     }

@@ -229,7 +229,39 @@ def test_page_filters(api: httpx.Client, expected: list[dict]) -> None:
             break
     assert [i["client_id"] for i in items] == sorted(r["client_id"] for r in rows if r["score_band"] == band)
     assert all(i["score_band"] == band for i in items)
-    assert api.get("/v1/scores", params={"date": day.isoformat(), "band": "ZZ"}).json()["items"] == []
+    unknown = api.get("/v1/scores", params={"date": day.isoformat(), "band": "ZZ"})
+    assert_error(unknown, 422, "unknown_band")
+    assert band in unknown.json()["error"]["message"]
+
+
+def test_a_cursor_is_bound_to_its_query(api: httpx.Client, expected: list[dict]) -> None:
+    days = sorted({r["score_date"] for r in expected})
+    first = api.get(
+        "/v1/scores", params={"date": days[0].isoformat(), "risk_level": "LOW", "limit": 1}
+    ).json()
+    cursor = first["next_cursor"]
+    assert cursor is not None
+    # The same query goes on; the date may be left out (it is the cursor's), even after a newer day exists.
+    same = api.get("/v1/scores", params={"risk_level": "LOW", "limit": 1, "cursor": cursor})
+    assert same.status_code == 200 and same.json()["score_date"] == days[0].isoformat()
+    assert same.json()["items"][0]["client_id"] > first["items"][0]["client_id"]
+    for other in (
+        {"risk_level": "HIGH"},
+        {},
+        {"risk_level": "LOW", "band": first["items"][0]["score_band"]},
+        {"risk_level": "LOW", "date": days[-1].isoformat()},
+    ):
+        assert_error(
+            api.get("/v1/scores", params={**other, "limit": 1, "cursor": cursor}), 422, "invalid_cursor"
+        )
+
+
+def test_generated_operation_ids_are_the_route_names(api: httpx.Client) -> None:
+    schema = api.get("/openapi.json").json()
+    ids = {op["operationId"] for ops in schema["paths"].values() for op in ops.values()}
+    assert {"client_score", "client_score_history", "lookup_scores", "score_page", "model_card"} <= ids
+    codes = set(schema["components"]["schemas"]["ErrorCode"]["enum"])
+    assert {"client_not_found", "invalid_cursor", "unknown_band", "unauthenticated"} <= codes
 
 
 def test_page_errors(api: httpx.Client) -> None:
