@@ -23,10 +23,9 @@ class DemoCycle:
     as_of: date
 
 
-def run_demo_cycle(work: Path, *, clients: int = 300, months: int = 9, seed: int = 3) -> DemoCycle:
+def write_demo_export(work: Path, *, clients: int = 300, months: int = 9, seed: int = 3) -> tuple[Path, Path]:
+    """A small demo export (1 % dirty rows) ending at DEMO_END_DATE: its landing and truth folders."""
     from ingest.demo_data import generate_demo_data
-    from riskmart.pipeline import run_daily_cycle
-    from riskmart.settings import Settings
 
     landing, truth = work / "landing", work / "truth"
     generate_demo_data(
@@ -39,6 +38,14 @@ def run_demo_cycle(work: Path, *, clients: int = 300, months: int = 9, seed: int
         dirty_rate=0.01,
         shift_months=0,
     )
+    return landing, truth
+
+
+def run_demo_cycle(work: Path, *, clients: int = 300, months: int = 9, seed: int = 3) -> DemoCycle:
+    from riskmart.pipeline import run_daily_cycle
+    from riskmart.settings import Settings
+
+    landing, truth = write_demo_export(work, clients=clients, months=months, seed=seed)
     settings = Settings(warehouse=work / "warehouse" / "riskmart.duckdb", landing=landing, truth=truth)
     summary = run_daily_cycle(settings, as_of=DEMO_END_DATE, console=Console(quiet=True))
     return DemoCycle(settings, summary, landing, truth, DEMO_END_DATE)

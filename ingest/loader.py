@@ -75,6 +75,7 @@ from ingest.validation import (
     quote_ident,
     unique_rule,
 )
+from ml.warehouse import connect_warehouse
 
 # Deliveries of one table are read, validated and committed together up to about this much CSV.
 BATCH_BYTES = 384 * 1024 * 1024
@@ -161,7 +162,7 @@ def read_ingest_log(warehouse: Path) -> list[dict]:
     warehouse = Path(warehouse)
     if not warehouse.exists():
         return []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         present = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [RAW_SCHEMA, INGEST_LOG_TABLE],
@@ -199,7 +200,7 @@ def ingest_landing(
     importer.join()
     result = IngestResult(files=[], timings={"discover_and_import": time.perf_counter() - started})
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect_warehouse(warehouse) as con:
         # only reading a batch needs the read order (line numbers); elsewhere order is free to change
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")

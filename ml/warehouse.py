@@ -57,6 +57,30 @@ class TableWrite:
         return source[list(self.table.replace_key)].drop_duplicates()
 
 
+# The catalog name every layer (dbt's profile too) opens the warehouse file under.
+WAREHOUSE_CATALOG = "riskmart"
+
+
+def connect_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB warehouse file as the catalog `riskmart`, whatever the file is called.
+
+    DuckDB names a file it opens directly after the file, so `ml.duckdb` holds a catalog `ml` beside the
+    schema `ml`, and `ml.ml_scores` (or a view dbt wrote over `marts.x` in `marts.duckdb`) is refused as
+    ambiguous. Attached under a fixed name, the schemas' names mean one thing in every layer.
+    """
+    path = Path(path)
+    # spill beside the warehouse, as DuckDB does for a file it opens itself
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
+    try:
+        mode = " (read_only)" if read_only else ""
+        con.execute(f"attach ? as {WAREHOUSE_CATALOG}{mode}", [str(path)])
+        con.execute(f"use {WAREHOUSE_CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 class Warehouse(Protocol):
     """What the ML layer needs from a warehouse, and nothing more."""
 
@@ -89,7 +113,7 @@ class DuckDBWarehouse:
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(self.path))
+            con = connect_warehouse(self.path)
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
         try:

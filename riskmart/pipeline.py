@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from ml.warehouse import connect_warehouse
 from riskmart.settings import Settings
 
 # dbt selectors of the two builds around the ML step.
@@ -62,7 +62,7 @@ def latest_export_date(settings: Settings) -> date | None:
     """The newest export date loaded into raw.clients: the default as-of date of a run."""
     if not settings.warehouse.exists():
         return None
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with connect_warehouse(settings.warehouse) as con:
         exists = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'clients'"
         ).fetchone()[0]
@@ -153,7 +153,7 @@ def backfill(
 
 
 def _risk_levels(settings: Settings, as_of: date) -> dict[str, int]:
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with connect_warehouse(settings.warehouse) as con:
         rows = con.execute(
             "select risk_level, count(*) from marts.fct_client_scores where score_date = ? group by 1 order by 1",
             [as_of],

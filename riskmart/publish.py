@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
+from ml.warehouse import connect_warehouse
 
 SCORED_MART = "marts.fct_client_scores"
 CURRENT_FILE = "CURRENT"
@@ -47,8 +47,8 @@ def current_snapshot(publish_dir: Path) -> Path | None:
 def publish_scored_snapshot(warehouse: Path, publish_dir: Path, model_card: dict | None) -> PublishResult:
     """Copy the scored mart to a new parquet file, then swap CURRENT to it."""
     publish_dir.mkdir(parents=True, exist_ok=True)
-    # Same configuration as dbt-duckdb, which may still hold the file open in this process.
-    with duckdb.connect(str(warehouse)) as con:
+    # Opened as dbt opens it (attached as `riskmart`); dbt releases the file after each of its commands.
+    with connect_warehouse(warehouse) as con:
         rows, dates, latest = con.execute(
             f"select count(*), count(distinct score_date), max(score_date) from {SCORED_MART}"  # noqa: S608
         ).fetchone()

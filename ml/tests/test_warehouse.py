@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ml.warehouse import DuckDBWarehouse, TableSpec, TableWrite
+from ml.warehouse import DuckDBWarehouse, TableSpec, TableWrite, connect_warehouse
 
 SCORES = TableSpec(
     "ml.example_scores",
@@ -88,3 +88,27 @@ def test_no_connection_is_left_open(tmp_path):
     # A read-only connection with another configuration fails while any connection is open in-process.
     con = duckdb.connect(str(path), read_only=True)
     con.close()
+
+
+@pytest.mark.parametrize("file_name", ["ml.duckdb", "marts.duckdb", "riskmart.duckdb"])
+def test_a_warehouse_file_named_like_a_schema_reads_and_writes(tmp_path, file_name):
+    """Opened directly, `ml.duckdb` has a catalog `ml` beside the schema `ml`, and DuckDB refuses
+    `ml.example_scores` (and any view over `marts.x` in `marts.duckdb`) as ambiguous."""
+    path = tmp_path / file_name
+    warehouse = DuckDBWarehouse(path)
+    warehouse.replace_rows([TableWrite(SCORES, _rows("2024-01-31", [1.0, 2.0]))])
+    warehouse.replace_rows([TableWrite(SCORES, _rows("2024-01-31", [3.0]))])
+    with connect_warehouse(path) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace view marts.example as select value from ml.example_scores")
+    assert warehouse.read("select value from marts.example")["value"].tolist() == [3.0]
+    assert warehouse.table_columns(SCORES.name) == ["client_id", "feature_date", "value"]
+
+
+def test_connect_warehouse_read_only_refuses_writes(tmp_path):
+    path = tmp_path / "w.duckdb"
+    DuckDBWarehouse(path).replace_rows([TableWrite(SCORES, _rows("2024-01-31", [1.0]))])
+    with connect_warehouse(path, read_only=True) as con:
+        assert con.execute("select count(*) from ml.example_scores").fetchone()[0] == 1
+        with pytest.raises(duckdb.Error):
+            con.execute("delete from ml.example_scores")

@@ -1,0 +1,59 @@
+"""A warehouse file may be called anything, also like one of riskmart's schemas.
+
+DuckDB names a file's catalog after the file, so in `ml.duckdb` the name `ml.ml_scores` is ambiguous, and a
+view dbt writes over `marts.x` in `marts.duckdb` cannot be created. Every layer therefore opens the file
+under the catalog name `riskmart` (profiles/profiles.yml, ml.warehouse.connect_warehouse).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import DEMO_END_DATE, write_demo_export
+from ml.warehouse import connect_warehouse
+from riskmart.cli import app
+from riskmart.publish import current_snapshot
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return write_demo_export(tmp_path_factory.mktemp("schema_named_warehouses"))
+
+
+@pytest.mark.parametrize("schema", ["ml", "marts", "raw", "staging"])
+def test_full_run_on_a_warehouse_named_like_a_schema(demo_export, tmp_path, monkeypatch, schema):
+    landing, truth = demo_export
+    monkeypatch.setenv("RISKMART_TRUTH", str(truth))
+    warehouse = tmp_path / f"{schema}.duckdb"
+    runner = CliRunner()
+    common = ["--landing", str(landing), "--warehouse", str(warehouse)]
+
+    run = runner.invoke(app, ["run", *common, "--as-of", DEMO_END_DATE.isoformat()])
+    assert run.exit_code == 0, run.output
+    # a second ingest finds the raw schema in place and nothing new to load
+    again = runner.invoke(app, ["ingest", *common])
+    assert again.exit_code == 0, again.output
+    assert "nothing new to load" in again.output
+
+    with connect_warehouse(warehouse, read_only=True) as con:
+        features = con.execute(
+            "select count(*) from marts.fct_client_features where feature_date = ?", [DEMO_END_DATE]
+        ).fetchone()[0]
+        scored = con.execute(
+            "select count(*), count(*) filter (where scored_by = 'model') from marts.fct_client_scores"
+            " where score_date = ?",
+            [DEMO_END_DATE],
+        ).fetchone()
+        champions = con.execute(
+            "select count(*) from ml.ml_model_registry where status = 'champion'"
+        ).fetchone()[0]
+        training_rows = con.execute("select count(*) from marts.ml_training_set").fetchone()[0]
+    assert features > 100 and scored[0] == features
+    assert scored[1] > 0 and champions == 1, "the ML layer trained and scored in this warehouse"
+    assert training_rows > 0, "the views dbt wrote read back"
+    assert current_snapshot(tmp_path / "published") is not None
