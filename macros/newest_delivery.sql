@@ -3,7 +3,7 @@
 {% macro is_newest_delivery(file_id_column='_file_id') -%}
     {{ file_id_column }} in (
         select ingest_log.file_id
-        from {{ source('raw', 'ingest_log') }} as ingest_log
+        from {{ source('ingest', 'ingest_log') }} as ingest_log
         where ingest_log.status in ('loaded', 'loaded_with_rejects')
         qualify row_number() over (
             partition by ingest_log.file

@@ -3,13 +3,13 @@
     model already holds. Old deliveries count too, so rows a correction no longer lists are replaced. -#}
 {% macro changed_raw_keys(raw_table, raw_key_column) -%}
     select distinct changed.{{ raw_key_column }}
-    from {{ source('raw', raw_table) }} as changed
+    from {{ source('lender', raw_table) }} as changed
     where changed._file_id in (
         select deliveries.file_id
-        from {{ source('raw', 'ingest_log') }} as deliveries
+        from {{ source('ingest', 'ingest_log') }} as deliveries
         where deliveries.file in (
             select new_deliveries.file
-            from {{ source('raw', 'ingest_log') }} as new_deliveries
+            from {{ source('ingest', 'ingest_log') }} as new_deliveries
             where
                 new_deliveries.status in ('loaded', 'loaded_with_rejects')
                 and new_deliveries.finished_at > (
@@ -27,7 +27,7 @@
     6.5 M raw rows). -#}
 {% macro newest_raw_rows(raw_table, key_column, incremental) -%}
     select raw_rows.*
-    from {{ source('raw', raw_table) }} as raw_rows
+    from {{ source('lender', raw_table) }} as raw_rows
     {%- if incremental %}
     inner join ({{ changed_raw_keys(raw_table, key_column) }}) as changed_keys
         on raw_rows.{{ key_column }} = changed_keys.{{ key_column }}
@@ -117,7 +117,7 @@
 {#- The newest loaded delivery's finished_at: how far the ingest log had got when this staging build ran. -#}
 {% macro staging_ingest_watermark() -%}
     select max(deliveries.finished_at)
-    from {{ source('raw', 'ingest_log') }} as deliveries
+    from {{ source('ingest', 'ingest_log') }} as deliveries
     where deliveries.status in ('loaded', 'loaded_with_rejects')
 {%- endmacro %}
 

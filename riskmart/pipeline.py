@@ -14,8 +14,9 @@ from rich.table import Table
 from ml.warehouse import connect_warehouse
 from riskmart.settings import Settings
 
-# dbt selectors of the two builds around the ML step.
-SCORING_SELECTOR = "path:models/marts/scoring"
+# dbt selectors of the two builds around the ML step: the scored mart and the staging views of the tables the
+# ML step writes (re-created after scoring: they read as empty before the first `riskmart score`).
+SCORING_SELECTOR = "path:models/marts/scoring path:models/staging/ml"
 # The daily builds run the data tests, not the unit tests: those check the SQL logic on fixed inputs, so
 # they run in CI and by hand (`riskmart build`, `dbt build`), as dbt recommends for production runs.
 DAILY_BUILD = ["build", "--exclude-resource-type", "unit_test"]

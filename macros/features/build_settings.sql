@@ -33,7 +33,7 @@
 {%- endmacro %}
 
 {#- The log of staged event changes by client (`log_staged_changes`), read by the feature models as
-    source('riskmart_meta', 'staged_changes'). -#}
+    the staging view `stg_riskmart_meta__staged_changes`. -#}
 {% macro staged_changes_relation() -%}
     {{ return(api.Relation.create(database=target.database, schema='riskmart_meta', identifier='staged_changes')) }}
 {%- endmacro %}

@@ -62,7 +62,7 @@
 {% macro feature_dates_to_build(incremental) -%}
     {#- called unconditionally, so that dbt records the dependencies at parse time -#}
     {%- set delivery_impact = ref('int_delivery_impact') -%}
-    {%- set staged_changes = source('riskmart_meta', 'staged_changes') -%}
+    {%- set staged_changes = ref('stg_riskmart_meta__staged_changes') -%}
     select feature_dates.feature_date
     from {{ ref('int_feature_dates') }} as feature_dates
     {%- if incremental and not settings_changed_since_last_build() %}
@@ -185,7 +185,7 @@
     `client_dates as ({% raw %}{{ client_dates_to_build(is_incremental()) }}{% endraw %})`. -#}
 {% macro client_dates_to_build(incremental) -%}
     {%- set spine = ref('int_client_feature_dates') -%}
-    {%- set staged_changes = source('riskmart_meta', 'staged_changes') -%}
+    {%- set staged_changes = ref('stg_riskmart_meta__staged_changes') -%}
     select
         spine.client_id,
         spine.feature_date

@@ -2,7 +2,7 @@
 -- rebuild every date on or after the earliest first_affected_date of the deliveries loaded since their last
 -- build, so they equal a full refresh whatever a producer's export windows are and however late a
 -- correction arrives. Event files (payments, orders) change single clients: staging logs the clients whose
--- events really changed (source riskmart_meta.staged_changes), so they have no date here.
+-- events really changed (`stg_riskmart_meta__staged_changes`), so they have no date here.
 select
     file_id,
     file,
@@ -13,5 +13,5 @@ select
     case
         when table_name not in ('payments', 'orders') then export_date
     end as first_affected_date
-from {{ source('raw', 'ingest_log') }}
+from {{ ref('stg_ingest__deliveries') }}
 where status in ('loaded', 'loaded_with_rejects')

@@ -75,6 +75,7 @@ DECLARED_CHECKS = {
     "fct_rule_scores": {"accepted_range": 20, "accepted_values": 1},
     "feature_parameters": {"accepted_values": 1, "not_null": 2},
     "hcpn.hcpn_reports": {"not_null": 3},
+    "ingest.ingest_log": {"accepted_values": 1, "not_null": 2},
     "int_client_credit_limit_changes": {"not_null": 2},
     "int_client_feature_dates": {"accepted_range": 1},
     "int_default_events": {"accepted_values": 1, "not_null": 3},
@@ -82,14 +83,13 @@ DECLARED_CHECKS = {
     "int_feature_dates": {"not_null": 4},
     "int_invoices": {"not_null": 8},
     "int_payments_scored": {"accepted_range": 1, "not_null": 3},
+    "lender.clients": {"not_null": 2},
+    "lender.orders": {"not_null": 2},
+    "lender.payment_plans": {"not_null": 2},
+    "lender.payments": {"not_null": 2},
+    "lender.utilization_monthly": {"not_null": 2},
     "ml_training_set": {"accepted_values": 1},
     "payment_timeliness_curve": {"not_null": 2},
-    "raw.clients": {"not_null": 2},
-    "raw.ingest_log": {"accepted_values": 1, "not_null": 2},
-    "raw.orders": {"not_null": 2},
-    "raw.payment_plans": {"not_null": 2},
-    "raw.payments": {"not_null": 2},
-    "raw.utilization_monthly": {"not_null": 2},
     "rule_score_components": {"accepted_values": 1, "not_null": 5},
     "stg_hcpn__bureau_reports": {"accepted_range": 4, "accepted_values": 1, "not_null": 6},
     "stg_lender__clients": {"accepted_range": 2, "accepted_values": 1, "not_null": 3},
@@ -183,7 +183,7 @@ BROKEN_VALUES = {
         "2",
         "(client_id, feature_date) in (select client_id, feature_date from marts.ml_training_set)",
     ),
-    "source_column_checks_raw_payments_": (
+    "source_column_checks_lender_payments_": (
         "raw.payments",
         "payment_id",
         "null",
@@ -237,7 +237,7 @@ def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cy
         ],
         "column_checks_fct_rule_scores_": [("segment", "accepted_values", 1, "old")],
         "column_checks_ml_training_set_": [("default_next_60d", "accepted_values", 1, "2")],
-        "source_column_checks_raw_payments_": [("payment_id", "not_null", 1, None)],
+        "source_column_checks_lender_payments_": [("payment_id", "not_null", 1, None)],
     }
 
 
@@ -256,7 +256,9 @@ def test_a_check_on_a_column_the_relation_lacks_fails_to_compile(demo_cycle, tmp
     settings = Settings(warehouse=tmp_path / "riskmart.duckdb", dbt_project_dir=project)
     shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
     with pytest.raises(DbtError, match="does not have: payment_key"):
-        run_dbt(settings, ["test", "--select", "source_column_checks_raw_payments_"], as_of=demo_cycle.as_of)
+        run_dbt(
+            settings, ["test", "--select", "source_column_checks_lender_payments_"], as_of=demo_cycle.as_of
+        )
 
 
 def test_rows_match_client_spine_fails_on_a_dropped_an_invented_and_a_repeated_row(demo_cycle, tmp_path):

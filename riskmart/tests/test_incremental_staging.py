@@ -28,11 +28,9 @@ CUTOFF = date(2026, 5, 31)
 CORRECTED_DAY = date(2026, 5, 20)
 STAGING = (
     "stg_lender__clients",
-    "stg_lender__clients_current",
     "stg_lender__payments",
     "stg_lender__orders",
     "stg_lender__utilization_months",
-    "stg_lender__utilization_months_current",
     "stg_lender__payment_plans",
     "stg_hcpn__bureau_reports",
 )

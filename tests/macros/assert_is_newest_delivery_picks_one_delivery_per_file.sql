@@ -3,7 +3,7 @@ with
 
 deliveries as (
 
-    select * from {{ source('raw', 'ingest_log') }}
+    select * from {{ source('ingest', 'ingest_log') }}
 
 ),
 

@@ -16,20 +16,13 @@ scale as (
 
 model_scores as (
 
-    select * from {{ relation_exists_or_empty(source('ml', 'ml_scores'),
-        "select cast(null as " ~ dbt.type_string() ~ ") as client_id, cast(null as date) as feature_date,
-        cast(null as " ~ type_double() ~ ") as model_probability,
-        cast(null as " ~ dbt.type_string() ~ ") as model_version where 1 = 0") }}
+    select * from {{ ref('stg_ml__scores') }}
 
 ),
 
 model_reasons as (
 
-    select * from {{ relation_exists_or_empty(source('ml', 'ml_score_reasons'),
-        "select cast(null as " ~ dbt.type_string() ~ ") as client_id, cast(null as date) as feature_date,
-        cast(null as " ~ dbt.type_int() ~ ") as rank, cast(null as " ~ dbt.type_string() ~ ") as feature,
-        cast(null as " ~ dbt.type_string() ~ ") as feature_value,
-        cast(null as " ~ type_double() ~ ") as contribution where 1 = 0") }}
+    select * from {{ ref('stg_ml__score_reasons') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'payment_plans') }}
+    select * from {{ source('lender', 'payment_plans') }}
 
 ),
 
