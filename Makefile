@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import riskmart, dbt.adapters.duckdb, great_expectations, xgboost, fastapi" \
+	@$(BIN)/python -c "import riskmart, contract, ingest, demo, ml, api, dbt.adapters.duckdb, great_expectations, xgboost, fastapi" \
 		|| { echo "install failed: see pip output above"; exit 1; }
 	@touch $(STAMP)
 

@@ -25,7 +25,7 @@ class DemoCycle:
 
 def write_demo_export(work: Path, *, clients: int = 300, months: int = 9, seed: int = 3) -> tuple[Path, Path]:
     """A small demo export (1 % dirty rows) ending at DEMO_END_DATE: its landing and truth folders."""
-    from ingest.demo_data import generate_demo_data
+    from demo.generate import generate_demo_data
 
     landing, truth = work / "landing", work / "truth"
     generate_demo_data(

@@ -15,7 +15,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from ingest.demo_data import generate_demo_data
+from demo.generate import generate_demo_data
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -90,7 +90,7 @@ def _run_results(target: Path) -> dict:
 def _run_step(args: argparse.Namespace) -> None:
     """One step in this (child) process: generate, ingest or scan."""
     if args.step == "generate":
-        from ingest.demo_data import generate_demo_data
+        from demo.generate import generate_demo_data
 
         generate_demo_data(
             landing=args.landing,

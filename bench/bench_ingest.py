@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from bench import add_export_options
-from ingest.contract import CSV_TABLES, HCPN_FOLDER
+from contract import CSV_TABLES, HCPN_FOLDER
 from ingest.loader import ingest_landing
 
 RESULTS = Path(__file__).parent / "results"
@@ -40,7 +40,7 @@ def _landing(
     """The landing to benchmark on: reused when `path` already holds one, else generated."""
     if path.exists() and any(path.rglob("*.csv")):
         return path, None
-    from ingest.demo_data import generate_demo_data
+    from demo.generate import generate_demo_data
 
     started = time.perf_counter()
     generate_demo_data(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.contract import (
+from contract import (
     CSV_FILE_PATTERN,
     CSV_TABLES,
     CSV_TABLES_BY_NAME,

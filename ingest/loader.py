@@ -50,7 +50,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.contract import (
+from contract import (
     CSV_TABLES,
     DATE,
     HCPN_TABLE,

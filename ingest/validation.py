@@ -1,4 +1,4 @@
-"""Great Expectations suites built from the data contract (ingest/contract.py), and how rows are routed.
+"""Great Expectations suites built from the data contract (contract/__init__.py), and how rows are routed.
 
 The loader reads every field as text into a DuckDB batch table (one row per record, many files at
 once). Validating that table row by row in pandas would cost seconds per million rows per rule, and
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ingest.contract import (
+from contract import (
     BUREAU_DECISIONS,
     DATE,
     FLOAT,

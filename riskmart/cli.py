@@ -69,7 +69,7 @@ def demo_data(
     ] = False,
 ) -> None:
     """Write a deterministic demo export (landing layout of the data contract) and its ground truth."""
-    from ingest.demo_data import LandingNotEmptyError, generate_demo_data
+    from demo.generate import LandingNotEmptyError, generate_demo_data
 
     settings = get_settings(landing=landing, truth=truth)
     if skip_if_present and settings.landing.exists() and any(settings.landing.rglob("*.csv")):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contract import CSV_TABLES_BY_NAME
+from contract import CSV_TABLES_BY_NAME
 
 EXPORT = date(2025, 3, 31)
 

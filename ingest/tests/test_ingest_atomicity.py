@@ -26,7 +26,7 @@ LOAD = (
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingest.demo_data import generate_demo_data
+    from demo.generate import generate_demo_data
 
     root = tmp_path_factory.mktemp("atomic")
     generate_demo_data(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.contract import CSV_TABLES
+from contract import CSV_TABLES
 from ingest.loader import ingest_landing
 from ingest.tests.landing_files import (
     EXPORT,
@@ -242,7 +242,7 @@ def test_a_client_whose_only_rows_are_rejected_does_not_exist(tmp_path: Path) ->
 
 
 def test_every_contract_rule_has_an_expectation() -> None:
-    """The suites are built from ingest/contract.py: each declared rule yields a named check."""
+    """The suites are built from contract/__init__.py: each declared rule yields a named check."""
     for spec in (*CSV_TABLES, HCPN_SPEC):
         rules = {check.rule for group in key_groups(spec, "known_clients") for check in group.checks}
         for col in spec.columns:

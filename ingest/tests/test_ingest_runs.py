@@ -30,7 +30,7 @@ from ingest.tests.landing_files import (
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo export with dirty rows and broken files, as the generator writes it."""
-    from ingest.demo_data import generate_demo_data
+    from demo.generate import generate_demo_data
 
     root = tmp_path_factory.mktemp("generated")
     generate_demo_data(

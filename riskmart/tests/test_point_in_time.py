@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.demo_data import generate_demo_data
+from demo.generate import generate_demo_data
 from ingest.loader import ingest_landing
 from riskmart.dbt import run_dbt
 from riskmart.settings import Settings

@@ -1,6 +1,6 @@
 """`riskmart demo-data`: a deterministic demo export of a B2B lender, and its ground truth.
 
-The generative model is documented in ingest/README.md; the code lives in ingest/demo/:
+The generative model is documented in demo/README.md; the code lives beside this module:
 `model.py` (simulation), `truth.py` (default events and true default probabilities), `export.py`
 (the landing layout of the data contract), `dirty.py` (rows and files the contract rejects).
 """
@@ -13,10 +13,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ingest.demo.calendar import to_date
-from ingest.demo.export import LandingWriter
-from ingest.demo.model import simulate
-from ingest.demo.truth import event_counts, write_truth
+from demo.calendar import to_date
+from demo.export import LandingWriter
+from demo.model import simulate
+from demo.truth import event_counts, write_truth
 
 
 class LandingNotEmptyError(ValueError):

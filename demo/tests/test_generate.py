@@ -1,7 +1,7 @@
 """The demo generator: determinism, the data contract, the dirty kinds, the shift and the ground truth.
 
 The landing folders are read back with the standard library's csv and json modules and checked rule by
-rule against ingest/contract.py, so the checks do not share code with the writer.
+rule against contract/__init__.py, so the checks do not share code with the writer.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
-from typer.testing import CliRunner
 
-from ingest import contract
-from ingest.demo.calendar import NEVER
-from ingest.demo.dirty import applicable_kinds
-from ingest.demo.model import INDUSTRIES, simulate
-from ingest.demo.truth import HORIZON, admin_delay_cdf, client_month_pd, default_events
-from ingest.demo_data import LandingNotEmptyError, generate_demo_data
+import contract
+from demo.calendar import NEVER
+from demo.dirty import applicable_kinds
+from demo.generate import LandingNotEmptyError, generate_demo_data
+from demo.model import INDUSTRIES, simulate
+from demo.truth import HORIZON, admin_delay_cdf, client_month_pd, default_events
 
 END = date(2026, 3, 31)
 SMALL = {"clients": 150, "months": 4, "end_date": END}
@@ -584,32 +583,6 @@ def test_admin_delay_cdf():
     assert cdf[p.admin_delay_min - 1] == 0 and cdf[-1] > 0.99
 
 
-def test_cli_demo_data(tmp_path):
-    from riskmart.cli import app
-
-    result = CliRunner().invoke(
-        app,
-        [
-            "demo-data",
-            "--clients",
-            "30",
-            "--months",
-            "2",
-            "--end-date",
-            "2026-01-31",
-            "--landing",
-            str(tmp_path / "l"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "truth" / "client_month_pd.csv").exists()
-    assert len(list((tmp_path / "l" / "clients").iterdir())) > 50
-    again = CliRunner().invoke(
-        app, ["demo-data", "--clients", "30", "--months", "2", "--landing", str(tmp_path / "l")]
-    )
-    assert again.exit_code == 2 and "is not empty" in " ".join(again.output.split())
-
-
 def test_a_tiny_dirty_rate_still_brings_every_kind(tmp_path):
     summary = generate_demo_data(tmp_path / "landing", tmp_path / "truth", 40, 2, END, 3, 0.0002, 0)
     for spec in contract.CSV_TABLES:
@@ -619,7 +592,7 @@ def test_a_tiny_dirty_rate_still_brings_every_kind(tmp_path):
 
 def test_reused_rows_are_byte_identical_to_formatting_each_file(tmp_path):
     """Files are assembled from pre-formatted client versions, payments, orders and closed months."""
-    from ingest.demo.export import LandingWriter, _csv_body
+    from demo.export import LandingWriter, _csv_body
 
     sim = simulate(200, 3, END, seed=9, shift_months=1)
     writer = LandingWriter(sim, tmp_path, 0.0)

@@ -2,7 +2,7 @@
 
 A dirty row is always an extra line (a copy of a clean row of the same file with one rule broken),
 spliced in at a random line of the file, so the clean history underneath stays complete. The kinds a
-table gets follow from its spec in ingest/contract.py, so a new rule there brings a new kind here.
+table gets follow from its spec in contract/__init__.py, so a new rule there brings a new kind here.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ingest.contract import DATE, FLOAT, INTEGER, TIMESTAMP, TableSpec
-from ingest.demo.calendar import to_date
+from contract import DATE, FLOAT, INTEGER, TIMESTAMP, TableSpec
+from demo.calendar import to_date
 
 BAD_NUMBERS = ("12..5", "1O0", "abc", "3.4.5", "$100", "1 000")
 BAD_DATES = ("2024-02-30", "31/12/2024", "2024-13-01", "not a date")

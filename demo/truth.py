@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.polynomial.hermite_e import hermegauss
 
-from ingest.demo.model import Simulation
+from demo.model import Simulation
 
 HORIZON = 60
 QUADRATURE_NODES = 5

@@ -1,4 +1,4 @@
-"""The generative model of the demo lender (documented in ingest/README.md).
+"""The generative model of the demo lender (documented in demo/README.md).
 
 `simulate()` draws every client's latent risk path, its distress (or voluntary closure), and from
 those the orders, invoices, payments, credit limits, account statuses, payment plans and bureau
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import expit
 
-from ingest.demo.calendar import NEVER, Calendar, build_calendar
+from demo.calendar import NEVER, Calendar, build_calendar
 
 STREAMS = (
     "calendar",

@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ingest import contract
-from ingest.demo import dirty
-from ingest.demo.calendar import to_date
-from ingest.demo.model import INDUSTRIES, PAYMENT_METHODS, REJECTION_REASONS, Simulation
-from ingest.demo.names import company_names, tax_ids
+import contract
+from demo import dirty
+from demo.calendar import to_date
+from demo.model import INDUSTRIES, PAYMENT_METHODS, REJECTION_REASONS, Simulation
+from demo.names import company_names, tax_ids
 
 ACCOUNT_STATUS_BY_CODE = ("", "active", "suspended", "closed", "defaulted")
 ORDER_STATUS_BY_CODE = ("completed", "cancelled", "returned")

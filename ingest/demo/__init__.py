@@ -1,1 +1,0 @@
-"""The demo lender behind `riskmart demo-data` (see ingest/README.md for the generative model)."""
