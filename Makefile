@@ -10,6 +10,8 @@ PIP_QUIET := --quiet --disable-pip-version-check --no-warn-script-location
 # Size of the demo export `make pipeline` writes when the landing folder is empty.
 DEMO_CLIENTS ?= 2000
 DEMO_MONTHS ?= 12
+# Where the demo writes its ground truth; `make pipeline` compares the model with it when it is there.
+DEMO_TRUTH ?= data/truth
 
 .PHONY: install pipeline test lint format bench serve clean
 
@@ -24,8 +26,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 pipeline: $(STAMP)
-	$(RISKMART) demo-data --skip-if-present --clients $(DEMO_CLIENTS) --months $(DEMO_MONTHS)
-	$(RISKMART) run
+	$(RISKMART) demo-data --skip-if-present --truth $(DEMO_TRUTH) --clients $(DEMO_CLIENTS) --months $(DEMO_MONTHS)
+	if [ -e $(DEMO_TRUTH) ]; then export RISKMART_TRUTH=$(DEMO_TRUTH); fi; $(RISKMART) run
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

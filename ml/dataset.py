@@ -15,7 +15,13 @@ CLIENT_FEATURES = "marts.fct_client_features"
 RULE_SCORES = "marts.fct_rule_scores"
 LABEL = "default_next_60d"
 LABEL_HORIZON_DAYS = 60
+# The ground truth a demo generator writes (demo/README.md), read only when given to training.
 GROUND_TRUTH_FILE = "client_month_pd.csv"
+GROUND_TRUTH_COLUMNS = ("client_id", "as_of_date", "pd_next_60d")
+GROUND_TRUTH_HINT = (
+    "point --truth (or RISKMART_TRUTH) at the client_month_pd.csv that `riskmart demo-data` wrote, or"
+    " at its folder; leave it unset to train without a ground-truth comparison"
+)
 
 
 class DatasetError(ValueError):
@@ -24,6 +30,14 @@ class DatasetError(ValueError):
 
 class NotEnoughHistoryError(DatasetError):
     """Too few matured feature dates (or one label class only) to train and test out of time."""
+
+
+class GroundTruthError(ValueError):
+    """The ground truth given to evaluate against is missing or not in the generator's layout."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -114,15 +128,57 @@ def load_rule_scores(warehouse: Warehouse, start: date, end: date) -> pd.DataFra
     return frame
 
 
-def load_ground_truth(truth_dir: Path) -> pd.DataFrame | None:
-    """The demo generator's true default probabilities, when this is demo data; None otherwise."""
-    path = Path(truth_dir) / GROUND_TRUTH_FILE
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path, dtype={"client_id": str}, usecols=["client_id", "as_of_date", "pd_next_60d"])
-    frame = frame.rename(columns={"as_of_date": "feature_date", "pd_next_60d": "truth_probability"})
-    frame["feature_date"] = pd.to_datetime(frame["feature_date"])
-    return frame
+def load_ground_truth(truth: Path | pd.DataFrame) -> pd.DataFrame:
+    """True default probabilities to judge a model against, as `client_id, feature_date, truth_probability`.
+
+    `truth` is given explicitly, never found: the `client_month_pd.csv` a demo generator wrote (or the
+    folder holding it), or a DataFrame with its columns `client_id, as_of_date, pd_next_60d`. A missing
+    file, a missing column, a date that is not YYYY-MM-DD or a probability outside [0, 1] (empty is
+    allowed) raises GroundTruthError.
+    """
+    if isinstance(truth, pd.DataFrame):
+        frame, where = truth, "the ground-truth frame"
+    else:
+        path = Path(truth)
+        if path.is_dir():
+            path = path / GROUND_TRUTH_FILE
+        if not path.is_file():
+            raise GroundTruthError(f"ground truth {path} does not exist", GROUND_TRUTH_HINT)
+        where = f"ground truth {path}"
+        try:
+            frame = pd.read_csv(path, dtype=str, usecols=lambda c: c in GROUND_TRUTH_COLUMNS)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise GroundTruthError(f"{where} is not a readable CSV: {exc}", GROUND_TRUTH_HINT) from None
+    missing = [c for c in GROUND_TRUTH_COLUMNS if c not in frame.columns]
+    if missing:
+        raise GroundTruthError(
+            f"{where} lacks the column(s) {', '.join(missing)} (it needs {', '.join(GROUND_TRUTH_COLUMNS)})",
+            GROUND_TRUTH_HINT,
+        )
+    if frame.empty:
+        raise GroundTruthError(f"{where} holds no rows", GROUND_TRUTH_HINT)
+    as_of = frame["as_of_date"]
+    if not pd.api.types.is_datetime64_any_dtype(as_of):
+        as_of = pd.to_datetime(as_of.astype(str), format="%Y-%m-%d", errors="coerce")
+    probability = pd.to_numeric(frame["pd_next_60d"], errors="coerce")
+    bad = (
+        frame["client_id"].isna() | as_of.isna() | (frame["pd_next_60d"].notna() & ~probability.between(0, 1))
+    )
+    if bad.any():
+        first = frame[bad].iloc[0]
+        raise GroundTruthError(
+            f"{where} has {int(bad.sum())} malformed row(s), the first: client_id={first['client_id']!r},"
+            f" as_of_date={first['as_of_date']!r}, pd_next_60d={first['pd_next_60d']!r} (a client id, a"
+            " YYYY-MM-DD date and a probability in [0, 1] or empty are expected)",
+            GROUND_TRUTH_HINT,
+        )
+    return pd.DataFrame(
+        {
+            "client_id": frame["client_id"].astype(str).to_numpy(),
+            "feature_date": as_of.astype("datetime64[ns]").to_numpy(),
+            "truth_probability": probability.to_numpy(dtype="float64"),
+        }
+    )
 
 
 def split_out_of_time(frame: pd.DataFrame, *, test_share: float, valid_share: float) -> OutOfTimeSplit:

@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -212,14 +213,24 @@ def _decide(settings, model_auc: float, champion: dict | None, problem: str | No
     )
 
 
-def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | None = None) -> TrainResult:
+def train_model(
+    settings,
+    *,
+    as_of: date | None = None,
+    warehouse: Warehouse | None = None,
+    truth: Path | pd.DataFrame | None = None,
+) -> TrainResult:
     """Read `marts.ml_training_set`, train and calibrate out of time, evaluate on the latest matured dates
-    against the rule-based score (and the demo ground truth when present), write the artifacts, the
-    training rows' reference distributions (ml/baseline.py) and the registry row, and promote the model if it beats the champion by `settings.promotion_margin`."""
+    against the rule-based score (and against `truth`, true probabilities of a demo export, when given:
+    see `dataset.load_ground_truth`), write the artifacts, the training rows' reference distributions
+    (ml/baseline.py) and the registry row, and promote the model if it beats the champion by
+    `settings.promotion_margin`."""
     warehouse = warehouse or open_warehouse(settings.warehouse)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
+    # read first: a wrong truth path fails before the fit, not after it
+    true_probabilities = None if truth is None else dataset.load_ground_truth(truth)
     frame = dataset.load_training_set(warehouse, as_of=as_of)
     split = dataset.split_out_of_time(
         frame, test_share=settings.ml_test_share, valid_share=settings.ml_valid_share
@@ -239,7 +250,7 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
     test_probability = calibrator.predict(margins(booster, test_x))
     model_metrics = score_metrics(y_test, test_probability)
     baseline = _baseline_metrics(warehouse, split.test)
-    truth = _truth_metrics(dataset.load_ground_truth(settings.truth_dir), split.test, test_probability)
+    truth_metrics = _truth_metrics(true_probabilities, split.test, test_probability)
     champion, problem = _champion_on_test(settings, warehouse, split.test)
     promoted, reason = _decide(settings, model_metrics["auc"], champion, problem)
     seconds["evaluate"] = time.perf_counter() - clock
@@ -250,7 +261,7 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
     model_bytes = bytes(booster.save_raw(raw_format="json"))
     version = new_version(settings.registry_path, trained_at, sha256_bytes(model_bytes))
     windows = split.summary()
-    metrics = {"model": model_metrics, "baseline": baseline, "truth": truth, "champion": champion}
+    metrics = {"model": model_metrics, "baseline": baseline, "truth": truth_metrics, "champion": champion}
     params = {k: v for k, v in params.items() if k not in runtime}
     training = {
         "model_version": version,
@@ -308,7 +319,7 @@ def train_model(settings, *, as_of: date | None = None, warehouse: Warehouse | N
         promotion_reason=reason,
         metrics=model_metrics,
         baseline_metrics=baseline,
-        truth=truth,
+        truth=truth_metrics,
         champion_version=champion["model_version"] if champion else None,
         champion_auc=champion["auc"] if champion else None,
         split=windows,

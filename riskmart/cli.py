@@ -208,21 +208,30 @@ def train(
         str | None,
         typer.Option(help="Use only labels observable by this date (YYYY-MM-DD); default: all matured."),
     ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ground truth to compare the model with: the client_month_pd.csv of a demo export (or its"
+            " folder); also RISKMART_TRUTH. Unset: no comparison."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train XGBoost out of time on marts.ml_training_set, register it, promote it if it beats the champion."""
     from dataclasses import asdict
 
-    from ml.dataset import DatasetError, NotEnoughHistoryError
+    from ml.dataset import DatasetError, GroundTruthError, NotEnoughHistoryError
     from ml.features import FeatureError
     from ml.registry import RegistryError
     from ml.train import train_model
 
-    settings = get_settings(warehouse=warehouse, registry_dir=registry_dir)
+    settings = get_settings(warehouse=warehouse, registry_dir=registry_dir, truth=truth)
     cutoff = parse_date(as_of, "--as-of")
     try:
         with console.status("training"):
-            result = train_model(settings, as_of=cutoff)
+            result = train_model(settings, as_of=cutoff, truth=settings.truth)
+    except GroundTruthError as exc:
+        raise fail(str(exc), exc.hint) from None
     except NotEnoughHistoryError as exc:
         raise fail(str(exc), "ingest and build more months of history, then train again") from None
     except (DatasetError, FeatureError) as exc:

@@ -75,7 +75,7 @@ def latest_export_date(settings: Settings) -> date | None:
 def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console) -> CycleSummary:
     """ingest → dbt build (features) → train if due → score → dbt build (scores) → publish → summary."""
     from ingest.loader import ingest_landing
-    from ml.dataset import NotEnoughHistoryError
+    from ml.dataset import GroundTruthError, NotEnoughHistoryError
     from ml.registry import champion_info
     from ml.score import score_date
     from ml.train import needs_training, train_model
@@ -102,7 +102,10 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     if needs_training(settings, summary.as_of):
         try:
             with _step("train", summary, console):
-                trained = train_model(settings, as_of=summary.as_of)
+                # the ground truth of a demo export, only when one is configured
+                trained = train_model(settings, as_of=summary.as_of, truth=settings.truth)
+        except GroundTruthError as exc:
+            raise CycleError(str(exc), exc.hint) from None
         except NotEnoughHistoryError as exc:
             # Too little matured history is a normal state for a young lender: the rules score alone.
             console.print(f"[yellow]no model trained:[/] {exc}")

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     warehouse: Path = Field(Path("warehouse/riskmart.duckdb"), description="DuckDB warehouse file.")
     landing: Path = Field(Path("data/landing"), description="Landing folder of the daily export.")
     truth: Path | None = Field(
-        None, description="Ground truth of the demo generator; default truth/ beside landing."
+        None,
+        description="Ground truth of a demo export (client_month_pd.csv or its folder): training compares"
+        " the model with it only when this is set; `demo-data` writes it here (default truth/ beside landing).",
     )
     publish_dir: Path | None = Field(
         None, description="Published scored snapshot; default published/ beside the warehouse."
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def truth_dir(self) -> Path:
+        """Where `riskmart demo-data` writes the ground truth (training reads only `truth`, when set)."""
         return self.truth if self.truth is not None else self.landing.parent / "truth"
 
     @cached_property

@@ -39,7 +39,7 @@ def _test_rows(settings, result) -> pd.DataFrame:
 
 
 def test_first_model_is_champion_and_its_metrics_equal_sklearn_on_the_test_rows(settings):
-    result = train_model(settings)
+    result = train_model(settings, truth=settings.truth)
     assert result.promoted and result.status == CHAMPION
     windows = result.split
     assert (
