@@ -13,23 +13,31 @@ DEMO_MONTHS ?= 12
 # Where the demo writes its ground truth; `make pipeline` compares the model with it when it is there.
 DEMO_TRUTH ?= data/truth
 
-.PHONY: install pipeline test lint format bench serve clean
+.PHONY: install browser pipeline test lint format bench serve dashboard clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]' 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import riskmart, contract, ingest, demo, ml, api, dbt.adapters.duckdb, great_expectations, xgboost, fastapi" \
+	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev,semantic]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import riskmart, contract, ingest, demo, ml, api, dbt.adapters.duckdb, great_expectations, xgboost, fastapi, streamlit, plotly, metricflow" \
 		|| { echo "install failed: see pip output above"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# The dashboard's end-to-end test drives Debian's chromium (playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "chromium is not installed at $(CHROMIUM): apt-get install chromium"; exit 1; }
+
 pipeline: $(STAMP)
 	$(RISKMART) demo-data --skip-if-present --truth $(DEMO_TRUTH) --clients $(DEMO_CLIENTS) --months $(DEMO_MONTHS)
 	if [ -e $(DEMO_TRUTH) ]; then export RISKMART_TRUTH=$(DEMO_TRUTH); fi; $(RISKMART) run
 
-test: $(STAMP) lint
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 # sqlfluff's dbt templater compiles the project against a warehouse: an empty scratch one is enough.
@@ -48,6 +56,9 @@ bench: $(STAMP)
 
 serve: $(STAMP)
 	$(RISKMART) serve
+
+dashboard: $(STAMP)
+	$(RISKMART) dashboard
 
 clean:
 	rm -rf target logs .pytest_cache .ruff_cache

@@ -388,5 +388,18 @@ def serve(
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
 
 
+@app.command("dashboard")
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to listen on; 0.0.0.0 for all.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8501,
+) -> None:
+    """Serve the risk dashboard (Streamlit) from the published snapshot (env RISKMART_PUBLISH_DIR)."""
+    from dashboard.server import run_dashboard
+
+    settings = get_settings()
+    console.print(f"dashboard of {settings.publish_path} on http://{host}:{port}")
+    raise typer.Exit(run_dashboard(host, port, settings.publish_path))
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""The risk dashboard (Streamlit + Plotly): draws the published snapshot's marts, never the warehouse."""

@@ -1,0 +1,45 @@
+"""Start the Streamlit server on dashboard/app.py: what `riskmart dashboard` and `python -m dashboard` run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def streamlit_command(host: str, port: int) -> list[str]:
+    """The streamlit command line: headless, no usage statistics, no file watcher (a served app does not
+    change; a new snapshot is picked up by the app itself)."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+    ]
+
+
+def run_dashboard(host: str, port: int, publish_dir: Path | None = None) -> int:
+    """Serve the dashboard until interrupted; returns streamlit's exit code."""
+    env = dict(os.environ)
+    if publish_dir is not None:
+        env["RISKMART_PUBLISH_DIR"] = str(Path(publish_dir).resolve())
+    try:
+        return subprocess.call(streamlit_command(host, port), env=env)
+    except KeyboardInterrupt:
+        return 0
