@@ -21,7 +21,11 @@ def _upstream(tmp_path, exposure: str, resource_type: str) -> set[str]:
 @pytest.mark.parametrize(
     ("exposure", "marts", "not_read"),
     [
-        ("risk_dashboard", {"fct_client_scores", "fct_rule_scores", "fct_client_features"}, {"ml_training_set"}),
+        (
+            "risk_dashboard",
+            {"fct_client_scores", "fct_rule_scores", "fct_client_features"},
+            {"ml_training_set"},
+        ),
         ("score_api", {"fct_client_scores", "fct_rule_scores", "fct_client_features"}, {"ml_training_set"}),
     ],
 )
