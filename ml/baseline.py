@@ -2,6 +2,11 @@
 as the model saw them in its training rows. dbt's monitoring marts (models/marts/monitoring/) bin every
 later date on the same edges and compare the shares.
 
+A feature with a look-back window (seed `monitored_features`, `window_days`) takes its reference from the
+training rows whose feature date lies at least that window after the start of the history: earlier rows
+describe incomplete windows (a 180-day count in the first month of data) and would make every later date
+drift. When no training row qualifies, all are used, and `reference_start` tells dbt so.
+
 Numeric: quantile bin edges that are observed values (so no bin is empty by construction), bins
 (-inf, e1], (e1, e2], ..., (ek, +inf); ties at an edge collapse bins, so a count feature with few
 values gets fewer bins. Categorical: one bin per training level. Shares are over the non-null rows;
@@ -10,7 +15,7 @@ the null share is stored beside them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -18,8 +23,9 @@ import pandas as pd
 from ml.features import CATEGORICAL, NUMERIC, FeatureSet, build_matrix
 from ml.warehouse import TableSpec, TableWrite, Warehouse
 
-# The dbt seed that holds the number of bins (parameter `drift_bins`), as the seeds build it.
+# The dbt seeds that hold the number of bins (parameter `drift_bins`) and each feature's look-back window.
 MONITORING_PARAMETERS = "seeds.monitoring_parameters"
+MONITORED_FEATURES = "seeds.monitored_features"
 BINS_PARAMETER = "drift_bins"
 # Used only when the seed table is absent (a warehouse whose marts were not built by dbt, as in ml/tests).
 DEFAULT_BINS = 10
@@ -41,6 +47,8 @@ BASELINES = TableSpec(
         ("baseline_share", "float"),
         ("baseline_rows", "int"),
         ("baseline_null_share", "float"),
+        ("reference_start", "date"),
+        ("reference_end", "date"),
         ("bins_requested", "int"),
         ("created_at", "timestamp"),
     ),
@@ -70,6 +78,14 @@ def drift_bins(warehouse: Warehouse) -> int:
     return int(value)
 
 
+def feature_windows(warehouse: Warehouse) -> dict[str, int]:
+    """Each listed feature's look-back window in days, from the seed `monitored_features` (none when absent)."""
+    if warehouse.table_columns(MONITORED_FEATURES) is None:
+        return {}
+    rows = warehouse.read(f"select feature, window_days from {MONITORED_FEATURES}")  # noqa: S608
+    return {str(r.feature): int(r.window_days) for r in rows.itertuples() if pd.notna(r.window_days)}
+
+
 def numeric_bins(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Interior edges and the share of `values` (non-null) in each bin (-inf, e1], ..., (ek, +inf)."""
     if bins < 2:
@@ -94,19 +110,31 @@ def baseline_rows(
     model_version: str,
     bins: int,
     created_at: datetime,
+    windows: dict[str, int] | None = None,
+    history_start: date | None = None,
 ) -> pd.DataFrame:
     """Rows of ml_feature_baselines for one model: every feature of `feature_set` read from `frame` (its
-    training rows, as the model consumed them), then the model's probability and margin on those rows."""
+    training rows, as the model consumed them; for a feature with a look-back window in `windows`, those at
+    least the window after `history_start` when any are), then the model's probability and margin on all
+    the rows."""
     if frame.empty:
         raise BaselineError("no training rows to compute a baseline from")
     matrix = build_matrix(frame, feature_set)
+    dates = pd.to_datetime(frame["feature_date"])
     rows: list[dict] = []
     for feature in feature_set.features:
-        column = matrix[feature.name]
+        window = (windows or {}).get(feature.name, 0)
+        complete = dates >= pd.Timestamp(history_start) + pd.Timedelta(days=window) if history_start else None
+        used = complete if complete is not None and window > 0 and complete.any() else dates.notna()
+        column = matrix.loc[used.to_numpy(), feature.name]
+        span = {"reference_start": dates[used].min().date(), "reference_end": dates[used].max().date()}
         null_share = float(column.isna().mean())
         present = column.dropna()
         if feature.kind == NUMERIC:
-            rows += _numeric_rows(feature.name, NUMERIC, present.to_numpy(np.float64), bins, null_share)
+            rows += [
+                r | span
+                for r in _numeric_rows(feature.name, NUMERIC, present.to_numpy(np.float64), bins, null_share)
+            ]
         elif feature.kind == CATEGORICAL:
             shares = present.astype(str).value_counts(normalize=True)
             for index, category in enumerate(sorted(shares.index)):
@@ -115,15 +143,20 @@ def baseline_rows(
                         feature.name, CATEGORICAL, index, None, None, category, shares[category], len(present)
                     )
                     | {"baseline_null_share": null_share}
+                    | span
                 )
         else:
             raise BaselineError(f"feature {feature.name} has unknown kind {feature.kind}")
+    everything = {"reference_start": dates.min().date(), "reference_end": dates.max().date()}
     for name, values in ((PROBABILITY, probability), (MARGIN, margin)):
         values = np.asarray(values, dtype=np.float64)
         if len(values) != len(frame):
             raise BaselineError(f"{name}: {len(values)} values for {len(frame)} training rows")
         present = values[~np.isnan(values)]
-        rows += _numeric_rows(name, SCORE_KIND, present, bins, 1.0 - len(present) / len(values))
+        rows += [
+            r | everything
+            for r in _numeric_rows(name, SCORE_KIND, present, bins, 1.0 - len(present) / len(values))
+        ]
     out = pd.DataFrame(rows)
     out["model_version"] = model_version
     out["bins_requested"] = bins

@@ -114,6 +114,13 @@ def latest_feature_date(warehouse: Warehouse) -> date | None:
     return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
+def first_feature_date(warehouse: Warehouse) -> date | None:
+    """The first date of the feature history: look-back windows before it are incomplete."""
+    _require_table(warehouse, CLIENT_FEATURES, ["feature_date"])
+    value = warehouse.read(f"select min(feature_date) as d from {CLIENT_FEATURES}")["d"].iloc[0]  # noqa: S608
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
 def load_rule_scores(warehouse: Warehouse, start: date, end: date) -> pd.DataFrame | None:
     """The rule-based score of every client and date in [start, end]; None when the mart is absent."""
     columns = warehouse.table_columns(RULE_SCORES)

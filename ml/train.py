@@ -13,7 +13,7 @@ import pandas as pd
 import xgboost as xgb
 
 from ml import dataset
-from ml.baseline import baseline_rows, baseline_write, drift_bins
+from ml.baseline import baseline_rows, baseline_write, drift_bins, feature_windows
 from ml.calibration import Calibrator
 from ml.dataset import LABEL
 from ml.evaluate import MetricError, roc_auc, score_metrics
@@ -305,6 +305,8 @@ def train_model(
         model_version=version,
         bins=drift_bins(warehouse),
         created_at=trained_at,
+        windows=feature_windows(warehouse),
+        history_start=dataset.first_feature_date(warehouse),
     )
     # the baseline first: a registered model always has the distributions it is monitored against
     warehouse.replace_rows([baseline_write(reference, version)])

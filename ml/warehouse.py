@@ -166,6 +166,9 @@ class DuckDBWarehouse:
         key_match = " and ".join(f"t.{k} is not distinct from k.{k}" for k in spec.replace_key)
         con.execute(f"create schema if not exists {spec.schema}")
         con.execute(f"create table if not exists {spec.name} ({columns_ddl})")
+        # a column added to a spec since the table was created is added to the table (NULL in older rows)
+        for name, kind in spec.columns:
+            con.execute(f"alter table {spec.name} add column if not exists {name} {DUCKDB_TYPES[kind]}")
         con.register(f"{view}_keys", write.keys_frame())
         con.register(view, write.rows[spec.column_names])
         try:

@@ -17,12 +17,14 @@ from riskmart.settings import Settings
 # dbt selectors of the two builds around the ML step: the scored mart and the staging views of the tables the
 # ML step writes (re-created after scoring: they read as empty before the first `riskmart score`).
 SCORING_SELECTOR = "path:models/marts/scoring path:models/staging/ml"
+# the monitoring marts judge the champion of the day and its scores: built after training and scoring
+MONITORING_SELECTOR = "path:models/marts/monitoring"
 # The daily builds run the data tests, not the unit tests: those check the SQL logic on fixed inputs, so
 # they run in CI and by hand (`riskmart build`, `dbt build`), as dbt recommends for production runs.
 DAILY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # the cycle's two builds: the feature mart (every model but the scored mart), then, after scoring, the scored mart
-DAILY_FEATURE_BUILD = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR]
-DAILY_SCORING_BUILD = [*DAILY_BUILD, "--select", SCORING_SELECTOR]
+DAILY_FEATURE_BUILD = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR, MONITORING_SELECTOR]
+DAILY_SCORING_BUILD = [*DAILY_BUILD, "--select", SCORING_SELECTOR, MONITORING_SELECTOR]
 
 
 class CycleError(RuntimeError):
@@ -46,6 +48,7 @@ class CycleSummary:
     model_metrics: dict = field(default_factory=dict)
     clients_scored: int = 0
     risk_levels: dict[str, int] = field(default_factory=dict)
+    alerts: list[dict] = field(default_factory=list)  # marts.mon_alerts of the as-of date
     published: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -130,6 +133,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         published = publish_scored_snapshot(settings.warehouse, settings.publish_path, card)
     summary.published = str(published.path)
     summary.risk_levels = _risk_levels(settings, summary.as_of)
+    summary.alerts = todays_alerts(settings, summary.as_of)
     if champion is None:
         summary.clients_scored = sum(summary.risk_levels.values())
     _print_summary(summary, console)
@@ -165,6 +169,24 @@ def _risk_levels(settings: Settings, as_of: date) -> dict[str, int]:
     return dict(rows)
 
 
+def todays_alerts(settings: Settings, as_of: date) -> list[dict]:
+    """The monitoring alerts dated `as_of` (marts.mon_alerts), most severe first; none before it is built."""
+    with connect_warehouse(settings.warehouse) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'mon_alerts'"
+        ).fetchone()[0]
+        if not exists:
+            return []
+        cursor = con.execute(
+            "select severity, alert_type, subject, metric, metric_value, threshold, recommended_action"
+            " from marts.mon_alerts where alert_date = ?"
+            " order by case severity when 'critical' then 0 else 1 end, alert_type, subject",
+            [as_of],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _print_summary(summary: CycleSummary, console: Console) -> None:
     table = Table(title=f"riskmart run as of {summary.as_of}", show_header=False)
     table.add_column("what")
@@ -180,6 +202,14 @@ def _print_summary(summary: CycleSummary, console: Console) -> None:
             table.add_row(f"test {name}", f"{summary.model_metrics[name]:.4f}")
     table.add_row("clients scored", str(summary.clients_scored))
     table.add_row("risk levels", ", ".join(f"{k} {v}" for k, v in summary.risk_levels.items()))
+    table.add_row("alerts today", str(len(summary.alerts)) if summary.alerts else "none")
+    for alert in summary.alerts:
+        value = "-" if alert["metric_value"] is None else f"{alert['metric_value']:.3g}"
+        table.add_row(
+            f"  {alert['severity']}",
+            f"{alert['alert_type']} {alert['subject']}: {alert['metric']} {value}"
+            f" (threshold {alert['threshold']:.3g}); {alert['recommended_action']}",
+        )
     table.add_row("published", summary.published or "-")
     table.add_row("seconds", ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
     console.print(table)

@@ -104,3 +104,46 @@ def test_each_version_keeps_its_own_baseline(settings):
     )
     assert counts["model_version"].tolist() == sorted([first.model_version, second.model_version])
     assert counts["n"].nunique() == 1, "the same training rows give the same bins"
+
+
+def test_a_windowed_feature_takes_its_reference_from_dates_with_a_complete_window(settings):
+    from datetime import datetime
+
+    from ml.baseline import baseline_rows
+    from ml.features import select_features
+
+    frame = load_training_set(DuckDBWarehouse(settings.warehouse))
+    features = select_features(frame)
+    numeric = [f.name for f in features.features if f.kind == NUMERIC][:2]
+    dates = sorted(frame["feature_date"].unique())
+    start = pd.Timestamp(dates[0]).date()
+    window = (pd.Timestamp(dates[3]) - pd.Timestamp(dates[0])).days
+    zeros = np.zeros(len(frame))
+    kwargs = {"probability": zeros, "margin": zeros, "model_version": "v", "bins": 10}
+    rows = baseline_rows(
+        frame,
+        features,
+        **kwargs,
+        created_at=datetime(2026, 1, 1),
+        windows={numeric[0]: window},
+        history_start=start,
+    )
+    windowed = rows[rows["variable"] == numeric[0]]
+    assert (windowed["reference_start"] == pd.Timestamp(dates[3]).date()).all()
+    later = frame[frame["feature_date"] >= dates[3]][numeric[0]].dropna().to_numpy(np.float64)
+    assert windowed["baseline_share"].tolist() == pytest.approx(
+        numeric_bins(later, 10)[1].tolist(), abs=1e-12
+    )
+    other = rows[rows["variable"] == numeric[1]]
+    assert (other["reference_start"] == start).all(), "a feature without a window uses every training row"
+
+    # a window longer than the whole training period: every row, and reference_start says so
+    rows = baseline_rows(
+        frame,
+        features,
+        **kwargs,
+        created_at=datetime(2026, 1, 1),
+        windows={numeric[0]: 10_000},
+        history_start=start,
+    )
+    assert (rows[rows["variable"] == numeric[0]]["reference_start"] == start).all()

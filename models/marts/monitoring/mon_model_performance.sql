@@ -1,0 +1,164 @@
+-- rebuilt every run, not incremental: a cohort's labels can still change when late data arrives
+{%- set week_epoch = "cast('1970-01-05' as date)" %}
+
+with
+
+champion as (
+
+    select
+        model_version,
+        test_gini
+    from {{ ref('stg_ml__model_registry') }}
+    where status = 'champion'
+
+),
+
+-- clients the model scored at a date whose 60-day label window has matured, with the outcome
+matured as (
+
+    select
+        scores.score_date,
+        scores.model_version,
+        scores.model_probability,
+        scores.rule_probability,
+        -- the rule score is higher-is-safer: its negation ranks by risk, with the score's own ties
+        -1 * scores.rule_score as rule_risk_rank_value,
+        scores.probability_of_default,
+        labels.default_next_60d
+    from {{ ref('fct_client_scores') }} as scores
+    inner join {{ ref('int_default_labels') }} as labels
+        on scores.client_id = labels.client_id and scores.score_date = labels.feature_date
+    where scores.scored_by = 'model' and labels.label_matured
+
+),
+
+-- each row once per scorer: the champion model, the rule score and their blend, judged on the same rows
+scorer_rows as (
+
+    select
+        score_date,
+        model_version,
+        'model' as scorer,
+        model_probability as predicted_probability,
+        model_probability as risk_rank_value,
+        default_next_60d
+    from matured
+    union all
+    select
+        score_date,
+        model_version,
+        'rules' as scorer,
+        rule_probability as predicted_probability,
+        rule_risk_rank_value as risk_rank_value,
+        default_next_60d
+    from matured
+    union all
+    select
+        score_date,
+        model_version,
+        'blend' as scorer,
+        probability_of_default as predicted_probability,
+        probability_of_default as risk_rank_value,
+        default_next_60d
+    from matured
+
+),
+
+-- cohorts: each score date, and each week (Monday to Sunday) pooling its score dates
+cohort_rows as (
+
+    select
+        'score_date' as cohort_grain,
+        scorer_rows.score_date as cohort_start,
+        scorer_rows.score_date as cohort_end,
+        scorer_rows.*
+    from scorer_rows
+    union all
+    select
+        'week' as cohort_grain,
+        {{ dbt.dateadd('day',
+            '7 * cast(floor(' ~ dbt.datediff(week_epoch, 'score_date', 'day') ~ ' / 7.0) as ' ~ dbt.type_int() ~ ')',
+            week_epoch) }} as cohort_start,
+        {{ dbt.dateadd('day',
+            '7 * cast(floor(' ~ dbt.datediff(week_epoch, 'score_date', 'day') ~ ' / 7.0) as ' ~ dbt.type_int() ~ ') + 6',
+            week_epoch) }} as cohort_end,
+        scorer_rows.*
+    from scorer_rows
+
+),
+
+ranked as (
+
+    select
+        cohort_rows.*,
+        {{ average_rank(
+            'cohort_rows.risk_rank_value', 'cohort_rows.cohort_grain, cohort_rows.cohort_start, cohort_rows.scorer'
+        ) }} as risk_rank,
+        {{ score_ks_gap(
+            'cohort_rows.risk_rank_value', 'cohort_rows.default_next_60d',
+            'cohort_rows.cohort_grain, cohort_rows.cohort_start, cohort_rows.scorer'
+        ) }} as ks_gap
+    from cohort_rows
+
+),
+
+metrics as (
+
+    select
+        cohort_grain,
+        cohort_start,
+        max(cohort_end) as cohort_end,
+        scorer,
+        max(model_version) as model_version,
+        count(distinct score_date) as score_dates,
+        count(*) as clients,
+        sum(default_next_60d) as default_count,
+        avg(cast(default_next_60d as {{ type_double() }})) as observed_default_rate,
+        avg(predicted_probability) as mean_predicted_probability,
+        {{ mann_whitney_auc('default_next_60d', 'risk_rank') }} as auc,
+        max(ks_gap) as ks,
+        {{ brier_score('predicted_probability', 'default_next_60d') }} as brier
+    from ranked
+    group by cohort_grain, cohort_start, scorer
+
+)
+
+select
+    -- keys
+    cast(metrics.cohort_grain as {{ dbt.type_string() }}) as cohort_grain,
+    cast(metrics.cohort_start as date) as cohort_start,
+    cast(metrics.cohort_end as date) as cohort_end,
+    cast(metrics.scorer as {{ dbt.type_string() }}) as scorer,
+    cast(metrics.model_version as {{ dbt.type_string() }}) as model_version,
+
+    -- cohort
+    cast(metrics.score_dates as {{ dbt.type_bigint() }}) as score_dates,
+    cast(metrics.clients as {{ dbt.type_bigint() }}) as clients,
+    cast(metrics.default_count as {{ dbt.type_bigint() }}) as default_count,
+
+    -- discrimination
+    cast(metrics.auc as {{ type_double() }}) as auc,
+    cast(2 * metrics.auc - 1 as {{ type_double() }}) as gini,
+    cast(metrics.ks as {{ type_double() }}) as ks,
+
+    -- calibration
+    cast(metrics.brier as {{ type_double() }}) as brier,
+    cast(metrics.mean_predicted_probability as {{ type_double() }}) as mean_predicted_probability,
+    cast(metrics.observed_default_rate as {{ type_double() }}) as observed_default_rate,
+    cast(
+        metrics.observed_default_rate / nullif(metrics.mean_predicted_probability, 0) as {{ type_double() }}
+    ) as calibration_ratio,
+
+    -- against the champion's Gini on its out-of-time test dates (model rows of the champion only)
+    cast(case
+        when metrics.scorer = 'model' and metrics.model_version = champion.model_version
+            then champion.test_gini
+    end as {{ type_double() }}) as training_gini,
+    cast(case
+        when metrics.scorer = 'model' and metrics.model_version = champion.model_version
+            then champion.test_gini - (2 * metrics.auc - 1)
+    end as {{ type_double() }}) as gini_drop
+
+from metrics
+left join champion
+    on 1 = 1
