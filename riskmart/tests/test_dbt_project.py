@@ -90,6 +90,7 @@ DECLARED_CHECKS = {
     "lender.utilization_monthly": {"not_null": 2},
     "ml_training_set": {"accepted_values": 1},
     "mon_alerts": {"accepted_values": 2},
+    "mon_feature_bins": {"accepted_range": 2, "accepted_values": 1},
     "mon_feature_drift": {"accepted_range": 5, "accepted_values": 3},
     "mon_model_calibration": {"accepted_range": 3, "accepted_values": 1},
     "mon_model_performance": {"accepted_range": 7, "accepted_values": 2},

@@ -7,8 +7,6 @@
     )
 }}
 
-{%- set feature_columns = feature_mart_columns() %}
-
 with
 
 champion as (
@@ -60,13 +58,22 @@ monitored as (
 
 ),
 
+bins as (
+
+    select feature_bins.*
+    from {{ ref('mon_feature_bins') }} as feature_bins
+    inner join champion
+        on feature_bins.model_version = champion.model_version
+
+),
+
 dates_to_build as (
 
-    select distinct features.feature_date
-    from features
+    select distinct bins.feature_date
+    from bins
     {%- if is_incremental() %}
         -- the newest built date again (a re-run of the day) and every newer date; all when empty
-        where features.feature_date >= (
+        where bins.feature_date >= (
             select coalesce(max(built.feature_date), cast('1900-01-01' as date)) from {{ this }} as built
         )
     {%- endif %}
@@ -94,158 +101,28 @@ previous_month_ends as (
 
 ),
 
-dates_to_bin as (
-
-    select feature_date from dates_to_build
-    union distinct
-    select previous_month_end as feature_date from previous_month_ends
-
-),
-
--- the population the model scores (and its baseline describes): clients not already in default
-population as (
-
-    select features.*
-    from features
-    inner join dates_to_bin
-        on features.feature_date = dates_to_bin.feature_date
-    where not features.in_default_at_feature_date
-
-),
-
--- one row per client, date and feature: each column read alone, so a columnar engine scans it once
-feature_values as (
-
-    {%- for name, kind, data_type in feature_columns %}
-        select
-            population.feature_date,
-            '{{ name }}' as feature,
-            {%- if kind == 'categorical' %}
-                cast(null as {{ type_double() }}) as numeric_value,
-                cast(population.{{ name }} as {{ dbt.type_string() }}) as category_value
-            {%- elif data_type == 'boolean' %}
-                case when population.{{ name }} then 1.0 when not population.{{ name }} then 0.0 end
-                    as numeric_value,
-                cast(null as {{ dbt.type_string() }}) as category_value
-            {%- else %}
-                cast(population.{{ name }} as {{ type_double() }}) as numeric_value,
-                cast(null as {{ dbt.type_string() }}) as category_value
-            {%- endif %}
-        from population
-        {{ 'union all' if not loop.last }}
-    {%- endfor %}
-
-),
-
 value_counts as (
 
-    select
-        feature_values.feature_date,
-        feature_values.feature,
-        count(*) as rows_total,
-        sum(
-            case
-                when feature_values.numeric_value is null and feature_values.category_value is null
-                    then 1
-                else 0
-            end
-        ) as rows_null
-    from feature_values
-    inner join monitored
-        on feature_values.feature = monitored.feature
-    group by feature_values.feature_date, feature_values.feature
-
-),
-
--- each non-null value in its baseline bin: (lower, upper] for numbers, its own bin for a known category
-numeric_binned as (
-
-    select
-        feature_values.feature_date,
-        feature_values.feature,
-        baseline.bin_index,
-        count(*) as rows_in_bin
-    from feature_values
-    inner join baseline
-        on
-            feature_values.feature = baseline.variable
-            and baseline.variable_kind = 'numeric'
-            and (baseline.bin_lower is null or feature_values.numeric_value > baseline.bin_lower)
-            and (baseline.bin_upper is null or feature_values.numeric_value <= baseline.bin_upper)
-    where feature_values.numeric_value is not null
-    group by feature_values.feature_date, feature_values.feature, baseline.bin_index
-
-),
-
--- a category the baseline never saw goes to bin -1, whose baseline share is 0
-categorical_binned as (
-
-    select
-        feature_values.feature_date,
-        feature_values.feature,
-        coalesce(baseline.bin_index, -1) as bin_index,
-        count(*) as rows_in_bin
-    from feature_values
-    inner join monitored
-        on feature_values.feature = monitored.feature and monitored.feature_kind = 'categorical'
-    left join baseline
-        on
-            feature_values.feature = baseline.variable
-            and feature_values.category_value = baseline.category
-    where feature_values.category_value is not null
-    group by feature_values.feature_date, feature_values.feature, coalesce(baseline.bin_index, -1)
-
-),
-
-binned as (
-
-    select * from numeric_binned
-    union all
-    select * from categorical_binned
-
-),
-
--- every date and bin of the baseline (empty bins too), plus the unseen-category bins that occur
-bin_grid as (
-
-    select
-        value_counts.feature_date,
-        baseline.variable as feature,
-        baseline.bin_index,
-        baseline.baseline_share
-    from value_counts
-    inner join baseline
-        on value_counts.feature = baseline.variable
-    union all
-    select
-        binned.feature_date,
-        binned.feature,
-        binned.bin_index,
-        0.0 as baseline_share
-    from binned
-    where binned.bin_index = -1
+    select distinct
+        bins.feature_date,
+        bins.feature,
+        bins.rows_total,
+        bins.rows_null
+    from bins
 
 ),
 
 bin_shares as (
 
     select
-        bin_grid.feature_date,
-        bin_grid.feature,
-        bin_grid.bin_index,
-        bin_grid.baseline_share,
-        coalesce(binned.rows_in_bin, 0) as rows_in_bin,
-        value_counts.rows_total - value_counts.rows_null as rows_present,
-        cast(coalesce(binned.rows_in_bin, 0) as {{ type_double() }})
-        / nullif(value_counts.rows_total - value_counts.rows_null, 0) as current_share
-    from bin_grid
-    inner join value_counts
-        on bin_grid.feature_date = value_counts.feature_date and bin_grid.feature = value_counts.feature
-    left join binned
-        on
-            bin_grid.feature_date = binned.feature_date
-            and bin_grid.feature = binned.feature
-            and bin_grid.bin_index = binned.bin_index
+        bins.feature_date,
+        bins.feature,
+        bins.bin_index,
+        bins.baseline_share,
+        bins.rows_in_bin,
+        bins.rows_present,
+        bins.current_share
+    from bins
 
 ),
 
@@ -327,8 +204,16 @@ judged as (
             and {{ dbt.datediff('history.first_feature_date', 'monitored.reference_start', 'day') }}
             < monitored.window_days
         ) as baseline_in_warm_up,
-        {{ dbt.datediff('history.first_feature_date', 'value_counts.feature_date', 'day') }}
-        < monitored.window_days as date_in_warm_up,
+        (
+            {{ dbt.datediff('history.first_feature_date', 'value_counts.feature_date', 'day') }}
+            < monitored.window_days
+            -- judged month over month, the previous month end needs a full window too
+            or (
+                monitored.drift_reference = 'previous_month_end'
+                and {{ dbt.datediff('history.first_feature_date', 'metrics.previous_month_end', 'day') }}
+                < monitored.window_days
+            )
+        ) as date_in_warm_up,
         monitored.drift_reference,
         monitored.setting_reason
     from value_counts
@@ -348,8 +233,7 @@ referenced as (
     select
         judged.*,
         case
-            when judged.drift_reference = 'previous_month_end' or judged.baseline_in_warm_up
-                then 'previous_month_end'
+            when judged.drift_reference = 'previous_month_end' then 'previous_month_end'
             else 'training_baseline'
         end as status_reference
     from judged
@@ -400,6 +284,8 @@ select
     cast(case
         when statused.date_in_warm_up then 'warm_up'
         when statused.drift_reference = 'not_alerted' then 'not_judged'
+        when statused.drift_reference = 'training_baseline' and statused.baseline_in_warm_up
+            then 'no_reference'
         when coalesce(statused.rows_present, 0) < {{ monitoring_parameter('drift_min_rows') }}
             then 'too_few_rows'
         when statused.status_psi is null then 'no_reference'
@@ -416,8 +302,8 @@ select
             then 'fewer rows with a value than drift_min_rows: the PSI is sampling noise'
         when statused.drift_reference = 'previous_month_end'
             then 'judged month over month: ' || statused.setting_reason
-        when statused.baseline_in_warm_up
-            then 'judged month over month: the baseline rows predate a full look-back window'
+        when statused.drift_reference = 'training_baseline' and statused.baseline_in_warm_up
+            then 'not judged: no training date of the champion had a full look-back window'
         else 'judged against the training baseline'
     end as {{ dbt.type_string() }}) as status_reason
 
