@@ -220,7 +220,8 @@ def test_calibration_deciles_partition_each_cohort(monitored):
 def test_no_feature_alerts_over_the_whole_history_without_a_shift(monitored):
     drift = _frame(monitored.settings, "select * from marts.mon_feature_drift")
     judged = drift[drift["status"].isin(["stable", "watch", "alert"])]
-    assert judged["feature"].nunique() > 40 and judged["feature_date"].nunique() > 20
+    # 9 months of history: the 180-day features have no complete-window baseline (no_reference) here
+    assert judged["feature"].nunique() >= 20 and judged["feature_date"].nunique() > 20
     alerts = drift[drift["status"] == "alert"]
     assert alerts.empty, alerts[["feature_date", "feature", "status_psi", "status_reason"]].to_string()
 
