@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.applicants import ApplicantScoringUnavailable
 from api.repository import NoScoreOnDate, SnapshotUnavailable, UnknownBand, UnknownClient
 from api.schemas import MAX_LOOKUP_IDS, ErrorCode, ErrorResponse
+from scoring.applicant import ApplicantScoringUnavailable
 
 log = logging.getLogger("riskmart.api")
 

@@ -9,21 +9,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.applicants import ApplicantScorer
 from api.audit import AuditLog
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.repository import PublishedSnapshotRepository
 from api.routes import applicants, model, ops, scores
 from api.security import SCHEME_NAME, SECURITY_SCHEME, ApiKeyMiddleware, KeyRing, is_protected
-from riskmart.settings import Settings, get_settings
+from api.settings import ApiSettings, get_api_settings
 
 log = logging.getLogger("riskmart.api")
 
 DESCRIPTION = """Daily credit-risk scores of the lender's clients, for other systems of the lender.
 
-Every `/v1` route needs an API key in the `X-API-Key` header. Scores come from the snapshot the daily
-pipeline publishes; a newer snapshot is picked up without a restart. Errors have one shape:
+Every `/v1` route needs an API key in the `X-API-Key` header. Scores come from the bundle the daily
+pipeline publishes (scored snapshot, champion model, seeds); a newer bundle is picked up without a restart. Errors have one shape:
 `{"error": {"code", "message", "details"}}`."""
 
 
@@ -56,8 +55,8 @@ def _openapi_with_api_key(app: FastAPI):
     return openapi
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or get_api_settings()
     _log_to_stderr()
     keyring = KeyRing.from_settings(settings.api_keys, settings.api_revoked_keys)
     if not keyring.accepted:
@@ -65,9 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repository = PublishedSnapshotRepository(
-            settings.publish_path, settings.api_snapshot_poll_seconds, settings.registry_path
-        )
+        repository = PublishedSnapshotRepository(settings.publish_path, settings.api_snapshot_poll_seconds)
         audit = AuditLog(settings.audit_log_path)
         repository.start()
         app.state.repository = repository
@@ -93,7 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.metrics = Metrics()
-    app.state.applicant_scorer = ApplicantScorer(settings.dbt_project_dir / "seeds", settings.registry_path)
     app.openapi = _openapi_with_api_key(app)
     install_error_handlers(app)
     app.include_router(scores.router)

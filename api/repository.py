@@ -1,16 +1,17 @@
 """Where the scores come from, hidden behind a narrow interface.
 
-`ScoreRepository` is what the routes use. `PublishedSnapshotRepository` answers from the scored snapshot
-the pipeline publishes (docs/internals.md, "Scored mart and publishing"): it never opens the warehouse
-file. It loads the parquet CURRENT names fully into memory (numpy columns sorted by client and date,
-plus a dict index of client ids), and a background thread watches CURRENT and swaps in a newer snapshot
-as one reference assignment: a request holds the snapshot it started with until it ends.
+`ScoreRepository` is what the routes use. `PublishedSnapshotRepository` answers from the bundle the
+pipeline publishes (`bundle`; docs/internals.md, "Scored mart and publishing"): the bundle is the API's
+only input, it never opens the warehouse file, the model registry or the dbt project. It loads the scored
+mart of the bundle CURRENT names fully into memory (numpy columns sorted by client and date, plus a dict
+index of client ids), with the bundle's applicant scorer, and a background thread watches CURRENT and
+swaps in a newer bundle as one reference assignment: a request holds the snapshot it started with until
+it ends.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import threading
 import time
@@ -27,14 +28,11 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from api.schemas import ModelCard, RecommendedAction, RiskLevel, ScoredBy
+from bundle import CURRENT_FILE, Bundle, BundleError, check_bundle_name, open_bundle
+from scoring.applicant import ApplicantScorer, ApplicantScoringUnavailable
 
 log = logging.getLogger("riskmart.api")
 
-CURRENT_FILE = "CURRENT"
-MODEL_CARD_FILE = "model_card.json"
-# Files of a model's registry folder (ml/registry.py) the API reads for its card.
-FEATURES_ARTIFACT = "features.json"
-TRAINING_ARTIFACT = "training.json"
 EPOCH = date(1970, 1, 1)
 REASON_RANKS = (1, 2, 3)
 
@@ -95,6 +93,8 @@ class ScoreRepository(Protocol):
     ) -> PageResult: ...
 
     def model_card(self) -> dict[str, Any] | None: ...
+
+    def applicant_scorer(self) -> ApplicantScorer: ...
 
 
 # Snapshot columns by kind: how each is decoded and whether a row may leave it empty.
@@ -160,6 +160,7 @@ class Snapshot:
     client_by_day: np.ndarray  # client number of each entry of rows_by_day
     day_bounds: dict[int, tuple[int, int]]  # day -> slice of rows_by_day
     dates: dict[int, date] = field(default_factory=dict)
+    scorer: ApplicantScorer | None = None  # the bundle's applicant scorer (None: loaded from a bare file)
 
     @property
     def rows(self) -> int:
@@ -279,45 +280,29 @@ def _card_version(card: dict[str, Any] | None) -> str | None:
     return None if not card else card["model_version"]
 
 
-def read_model_card(card_path: Path, registry_path: Path | None) -> dict[str, Any] | None:
-    """The published champion card, completed from the model's registry folder (feature list, training
-    windows) when the card lacks them; None when no model is published. Raises SnapshotError."""
-    if not card_path.exists():
+def validate_model_card(card: dict[str, Any] | None, source: str) -> dict[str, Any] | None:
+    """The published champion card as the API serves it; None when no model is published."""
+    if card is None:
         return None
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SnapshotError(f"{card_path.name} is not readable JSON: {exc}") from exc
-    if not isinstance(card, dict) or not isinstance(card.get("model_version"), str):
-        raise SnapshotError(f"{card_path.name} is not a JSON object with a model_version")
-    folder = None if registry_path is None else registry_path / Path(card["model_version"]).name
-    if folder is not None and folder.is_dir():
-        try:
-            if "features" not in card and (folder / FEATURES_ARTIFACT).is_file():
-                listed = json.loads((folder / FEATURES_ARTIFACT).read_text(encoding="utf-8"))["features"]
-                card["features"] = [
-                    {"name": f["name"], "kind": f["kind"], "monotone": f.get("monotone", 0)} for f in listed
-                ]
-            if "training_window" not in card and (folder / TRAINING_ARTIFACT).is_file():
-                card["training_window"] = json.loads(
-                    (folder / TRAINING_ARTIFACT).read_text(encoding="utf-8")
-                )["split"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise SnapshotError(
-                f"model {card['model_version']}: unreadable registry artifacts: {exc}"
-            ) from exc
     try:
         return ModelCard.model_validate(card).model_dump(mode="json", exclude_none=False)
     except ValidationError as exc:
-        raise SnapshotError(f"{card_path.name} does not hold a model card: {exc}") from exc
+        raise SnapshotError(f"{source} does not hold a model card: {exc}") from exc
 
 
 def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
-def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path | None = None) -> Snapshot:
-    """Read and check one published parquet file; raises SnapshotError when it breaks the layout."""
+def load_snapshot(
+    path: Path,
+    card: dict[str, Any] | None = None,
+    *,
+    served_as: str | None = None,
+    published_at: datetime | None = None,
+) -> Snapshot:
+    """Read and check one scored mart parquet file; raises SnapshotError when it breaks the layout.
+    `served_as` and `published_at` say what is served (a bundle's name and publish time; default the file's)."""
     try:
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowException) as exc:
@@ -398,10 +383,9 @@ def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path
     ends = [*starts[1:].tolist(), len(days_sorted)]
     day_bounds = {int(d): (int(s), int(e)) for d, s, e in zip(unique_days, starts, ends, strict=True)}
 
-    card = read_model_card(card_path, registry_path) if card_path is not None else None
     return Snapshot(
-        file=path.name,
-        published_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        file=served_as or path.name,
+        published_at=published_at or datetime.fromtimestamp(path.stat().st_mtime, UTC),
         loaded_at=datetime.now(UTC),
         card=card,
         client_ids=client_ids,
@@ -420,14 +404,26 @@ def load_snapshot(path: Path, card_path: Path | None = None, registry_path: Path
     )
 
 
-class PublishedSnapshotRepository:
-    """Scores from `<publish_dir>/CURRENT`, reloaded in the background when CURRENT changes."""
+def load_bundle(bundle: Bundle) -> Snapshot:
+    """A verified bundle as the API serves it: its scored mart, its card and its applicant scorer. Raises
+    SnapshotError when any part is unusable: the bundle is served whole or not at all."""
+    card = validate_model_card(bundle.model_card(), f"bundle {bundle.name}")
+    snapshot = load_snapshot(
+        bundle.scores_path, card, served_as=bundle.name, published_at=bundle.published_at
+    )
+    try:
+        snapshot.scorer = ApplicantScorer(bundle)
+    except ApplicantScoringUnavailable as exc:
+        raise SnapshotError(f"bundle {bundle.name}: applicant scoring cannot be set up: {exc}") from exc
+    return snapshot
 
-    def __init__(
-        self, publish_dir: Path, poll_seconds: float = 1.0, registry_path: Path | None = None
-    ) -> None:
+
+class PublishedSnapshotRepository:
+    """Scores from the bundle `<publish_dir>/CURRENT` names, reloaded in the background when CURRENT
+    changes."""
+
+    def __init__(self, publish_dir: Path, poll_seconds: float = 1.0) -> None:
         self.publish_dir = publish_dir
-        self.registry_path = registry_path
         self.poll_seconds = poll_seconds
         self._snapshot: Snapshot | None = None
         self._pointer_state: tuple[int, int, int] | None = None
@@ -458,7 +454,7 @@ class PublishedSnapshotRepository:
                 log.exception("snapshot refresh failed")
 
     def refresh(self) -> bool:
-        """Load the snapshot CURRENT names if it changed; True when a new one was swapped in."""
+        """Load the bundle CURRENT names if it changed; True when a new one was swapped in."""
         pointer = self.publish_dir / CURRENT_FILE
         try:
             st = pointer.stat()
@@ -472,15 +468,11 @@ class PublishedSnapshotRepository:
         current = self._snapshot
         if not name or (current is not None and current.file == name) or name == self._failed:
             return False
-        if Path(name).name != name:
-            self._record_failure(name, f"CURRENT names {name!r}, which is not a file in {self.publish_dir}")
-            return False
         started = time.perf_counter()
         try:
-            snapshot = load_snapshot(
-                self.publish_dir / name, self.publish_dir / MODEL_CARD_FILE, self.registry_path
-            )
-        except (SnapshotError, OSError) as exc:
+            check_bundle_name(name, self.publish_dir)
+            snapshot = load_bundle(open_bundle(self.publish_dir / name))
+        except (BundleError, SnapshotError, OSError) as exc:
             self._record_failure(name, str(exc))
             return False
         self._snapshot = snapshot  # the swap: one reference assignment, requests in flight keep theirs
@@ -493,7 +485,7 @@ class PublishedSnapshotRepository:
         return True
 
     def _record_failure(self, name: str, message: str) -> None:
-        # Keep serving the previous snapshot; retry only when CURRENT names another file.
+        # Keep serving the previous bundle; retry only when CURRENT names another one.
         self._failed = name
         self.last_error = message
         self.loads["error"] += 1
@@ -586,3 +578,9 @@ class PublishedSnapshotRepository:
 
     def model_card(self) -> dict[str, Any] | None:
         return self.snapshot.card
+
+    def applicant_scorer(self) -> ApplicantScorer:
+        scorer = self.snapshot.scorer
+        if scorer is None:
+            raise SnapshotUnavailable("the loaded snapshot carries no applicant scoring")
+        return scorer

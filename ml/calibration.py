@@ -1,27 +1,19 @@
-"""Map the model's log-odds to calibrated probabilities; fitted on validation dates, stored as plain JSON."""
+"""Fit the calibrator that maps the model's log-odds to probabilities, on validation dates; applying one is
+`scoring.calibration` (shared with applicant scoring), stored as plain JSON."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ml.evaluate import logistic_fit
+from scoring.calibration import METHODS, CalibrationError
+from scoring.calibration import Calibrator as AppliedCalibrator
 
-METHODS = ("platt", "isotonic")
-
-
-class CalibrationError(ValueError):
-    """A calibrator file or method that cannot be used."""
+__all__ = ["METHODS", "CalibrationError", "Calibrator"]
 
 
-class Calibrator:
-    """Platt (logistic on the margin: strictly increasing, so it keeps the model's ranking and AUC) or
-    isotonic (piecewise linear through the isotonic fit's knots: more flexible, may tie scores)."""
-
-    def __init__(self, method: str, params: dict) -> None:
-        if method not in METHODS:
-            raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
-        self.method = method
-        self.params = params
+class Calibrator(AppliedCalibrator):
+    """A calibrator that can also be fitted (training); see scoring.calibration.Calibrator."""
 
     @classmethod
     def fit(cls, method: str, margin, y) -> Calibrator:
@@ -36,24 +28,3 @@ class Calibrator:
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(margin, y)
             return cls(method, {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()})
         raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
-
-    def predict(self, margin) -> np.ndarray:
-        margin = np.asarray(margin, dtype=np.float64)
-        if self.method == "platt":
-            linear = self.params["slope"] * margin + self.params["intercept"]
-            return 1.0 / (1.0 + np.exp(-np.clip(linear, -35, 35)))
-        return np.interp(margin, self.params["x"], self.params["y"])
-
-    def to_json(self) -> dict:
-        return {"method": self.method, **self.params}
-
-    @classmethod
-    def from_json(cls, payload: dict) -> Calibrator:
-        method = payload.get("method")
-        needed = {"platt": ("slope", "intercept"), "isotonic": ("x", "y")}.get(method)
-        if needed is None:
-            raise CalibrationError(f"calibrator method {method!r} is not one of {METHODS}")
-        missing = [k for k in needed if k not in payload]
-        if missing:
-            raise CalibrationError(f"{method} calibrator lacks {missing}")
-        return cls(method, {k: payload[k] for k in needed})

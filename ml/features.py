@@ -1,14 +1,37 @@
-"""Which mart columns are model features, of what type, under which monotone constraint: decided here only."""
+"""Which mart columns are model features, of what type, under which monotone constraint: decided here only.
+
+The feature list itself and the model's input matrix are `scoring.features` (applying a model needs them,
+deciding the features does not); they are imported here for training.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from scoring.features import (
+    CATEGORICAL,
+    NUMERIC,
+    XGBOOST_TYPES,
+    Feature,
+    FeatureError,
+    FeatureSet,
+    build_matrix,
+)
+
+__all__ = [
+    "CATEGORICAL",
+    "NUMERIC",
+    "XGBOOST_TYPES",
+    "Feature",
+    "FeatureError",
+    "FeatureSet",
+    "build_matrix",
+    "monotone_direction",
+    "select_features",
+]
 
 # Mart columns that are never features, and why.
 NON_FEATURE_COLUMNS: dict[str, str] = {
@@ -41,62 +64,6 @@ MONOTONE_RULES: tuple[tuple[str, int, str], ...] = (
     (r"(^|_)(utili[sz]ation|over_limit|near_limit)(_|$)", +1, "more use of the line never lowers risk"),
     (r"(^|_)(bureau_defaults|defaulted)(_|$)", +1, "more past defaults never lower risk"),
 )
-
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
-# How each kind is declared to XGBoost (the model JSON records these; loading compares them).
-XGBOOST_TYPES = {NUMERIC: "float", CATEGORICAL: "c"}
-
-
-class FeatureError(ValueError):
-    """The mart does not hold the features a model needs, in the types it needs."""
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    kind: str
-    monotone: int = 0
-    categories: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """The ordered features of one model, with the mart columns left out and why."""
-
-    features: tuple[Feature, ...]
-    excluded: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def names(self) -> list[str]:
-        return [f.name for f in self.features]
-
-    @property
-    def xgboost_types(self) -> list[str]:
-        return [XGBOOST_TYPES[f.kind] for f in self.features]
-
-    @property
-    def monotone_constraints(self) -> tuple[int, ...]:
-        return tuple(f.monotone for f in self.features)
-
-    def to_json(self) -> dict:
-        return {
-            "features": [asdict(f) | {"categories": list(f.categories)} for f in self.features],
-            "excluded": dict(sorted(self.excluded.items())),
-        }
-
-    @classmethod
-    def from_json(cls, payload: dict) -> FeatureSet:
-        features = tuple(
-            Feature(f["name"], f["kind"], int(f["monotone"]), tuple(f["categories"]))
-            for f in payload["features"]
-        )
-        return cls(features, dict(payload.get("excluded", {})))
-
-    def sha256(self) -> str:
-        """Fingerprint of what the model consumes: names, order, kinds and category levels."""
-        signature = [[f.name, f.kind, list(f.categories)] for f in self.features]
-        return hashlib.sha256(json.dumps(signature).encode()).hexdigest()
 
 
 def monotone_direction(name: str) -> int:
@@ -142,28 +109,3 @@ def _holds_dates(column: pd.Series) -> bool:
     return len(sample) > 0 and all(
         isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "isoformat") for v in sample
     )
-
-
-def build_matrix(frame: pd.DataFrame, feature_set: FeatureSet) -> pd.DataFrame:
-    """The model's input: exactly its features, in its order and types. A missing column is an error,
-    never a silent zero; a category unseen in training becomes missing, as XGBoost treats it."""
-    missing = [name for name in feature_set.names if name not in frame.columns]
-    if missing:
-        raise FeatureError(
-            f"the model expects feature(s) {', '.join(missing)} which the data lacks"
-            f" (it has {len(frame.columns)} columns)"
-        )
-    columns: dict[str, pd.Series] = {}
-    for feature in feature_set.features:
-        column = frame[feature.name]
-        if feature.kind == NUMERIC:
-            if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
-                raise FeatureError(f"feature {feature.name} should be numeric but holds {column.dtype}")
-            columns[feature.name] = column.astype("float64")
-        else:
-            text = column.astype("object").where(column.notna(), None)
-            text = text.map(lambda v: None if v is None else str(v))
-            columns[feature.name] = pd.Series(
-                pd.Categorical(text, categories=list(feature.categories)), index=frame.index
-            )
-    return pd.DataFrame(columns, index=frame.index)

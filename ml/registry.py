@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
-from ml.calibration import CalibrationError, Calibrator
-from ml.features import FeatureSet
 from ml.warehouse import TableSpec, TableWrite, Warehouse
+from scoring.model import ModelFileError, ScoringModel, load_model_files
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
 MODEL_FILE = "model.json"
@@ -78,13 +76,10 @@ class ModelIntegrityError(RegistryError):
 
 
 @dataclass
-class RegisteredModel:
-    """A champion or challenger loaded from its artifact folder and checked."""
+class RegisteredModel(ScoringModel):
+    """A champion or challenger loaded from its artifact folder and checked (what scoring applies, plus
+    its training record and metrics)."""
 
-    version: str
-    booster: xgb.Booster
-    calibrator: Calibrator
-    features: FeatureSet
     training: dict
     metrics: dict
 
@@ -152,37 +147,32 @@ def load_model(
         raise RegistryError(f"model {version}: {folder} lacks {', '.join(absent)}")
     model_bytes = (folder / MODEL_FILE).read_bytes()
     try:
-        features = FeatureSet.from_json(json.loads((folder / FEATURES_FILE).read_text()))
-        calibrator = Calibrator.from_json(json.loads((folder / CALIBRATOR_FILE).read_text()))
-    except (ValueError, KeyError, TypeError, CalibrationError) as exc:
-        raise ModelIntegrityError(f"model {version}: unreadable feature list or calibrator: {exc}") from exc
-    booster = xgb.Booster()
-    try:
-        booster.load_model(bytearray(model_bytes))
-    except xgb.core.XGBoostError as exc:
-        raise ModelIntegrityError(f"model {version}: {MODEL_FILE} is not an XGBoost model: {exc}") from exc
-    model_features = list(booster.feature_names or [])
-    model_types = list(booster.feature_types or [])
-    if model_features != features.names or model_types != features.xgboost_types:
-        extra = sorted(set(model_features) - set(features.names))
-        lacking = sorted(set(features.names) - set(model_features))
-        raise ModelIntegrityError(
-            f"model {version}: {MODEL_FILE} was trained on a different feature list than {FEATURES_FILE}"
-            f" (only in the model: {extra or 'none'}; only in the list: {lacking or 'none'};"
-            " or a different order or types): refused"
+        applied = load_model_files(
+            version,
+            model_bytes,
+            json.loads((folder / FEATURES_FILE).read_text()),
+            json.loads((folder / CALIBRATOR_FILE).read_text()),
+            threads=threads,
         )
+    except ValueError as exc:  # ModelFileError, or a file that is not JSON
+        message = (
+            str(exc) if isinstance(exc, ModelFileError) else f"unreadable feature list or calibrator: {exc}"
+        )
+        raise ModelIntegrityError(
+            message if isinstance(exc, ModelFileError) else f"model {version}: {message}"
+        ) from exc
     if registry_row is not None:
-        if registry_row.get("features_sha256") != features.sha256():
+        if registry_row.get("features_sha256") != applied.features.sha256():
             raise ModelIntegrityError(
                 f"model {version}: {FEATURES_FILE} differs from the registered feature list"
             )
         if registry_row.get("model_sha256") != sha256_bytes(model_bytes):
             raise ModelIntegrityError(f"model {version}: {MODEL_FILE} differs from the registered model file")
-    if threads > 0:
-        booster.set_param({"nthread": threads})
     training = _read_json(folder / TRAINING_FILE)
     metrics = _read_json(folder / METRICS_FILE)
-    return RegisteredModel(version, booster, calibrator, features, training, metrics)
+    return RegisteredModel(
+        applied.version, applied.booster, applied.calibrator, applied.features, training, metrics
+    )
 
 
 def _read_json(path: Path) -> dict:

@@ -83,7 +83,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     from ml.score import score_date
     from ml.train import needs_training, train_model
     from riskmart.dbt import run_dbt
-    from riskmart.publish import publish_scored_snapshot
+    from riskmart.publish import publish_bundle
 
     summary = CycleSummary()
     with _step("ingest", summary, console):
@@ -128,9 +128,10 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         run_dbt(settings, DAILY_SCORING_BUILD, as_of=summary.as_of, quiet=True)
 
     with _step("publish", summary, console):
-        # readers get the card, not the server's paths
-        card = None if champion is None else {k: v for k, v in champion.items() if k != "artifact_dir"}
-        published = publish_scored_snapshot(settings.warehouse, settings.publish_path, card)
+        # the bundle: scored mart, seeds as built, and the champion's card and files from the registry
+        published = publish_bundle(
+            settings.warehouse, settings.publish_path, champion, registry_path=settings.registry_path
+        )
     summary.published = str(published.path)
     summary.risk_levels = _risk_levels(settings, summary.as_of)
     summary.alerts = todays_alerts(settings, summary.as_of)

@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from api.settings import ApiSettings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-class Settings(BaseSettings):
-    """Configuration of a riskmart installation. CLI options override these per call."""
+class Settings(ApiSettings):
+    """Configuration of a riskmart installation. CLI options override these per call. The API's settings
+    (publish folder, keys, audit log) are `api.settings.ApiSettings`, which this extends: the service reads
+    only those."""
 
     model_config = SettingsConfigDict(env_prefix="RISKMART_", env_file=None, extra="ignore")
 
@@ -23,9 +27,6 @@ class Settings(BaseSettings):
         None,
         description="Ground truth of a demo export (client_month_pd.csv or its folder): training compares"
         " the model with it only when this is set; `demo-data` writes it here (default truth/ beside landing).",
-    )
-    publish_dir: Path | None = Field(
-        None, description="Published scored snapshot; default published/ beside the warehouse."
     )
     registry_dir: Path | None = Field(
         None, description="Model artifacts; default models/ beside the warehouse."
@@ -49,35 +50,11 @@ class Settings(BaseSettings):
     # One thread: at riskmart's sizes XGBoost's many short parallel steps cost more in waiting than they
     # save when other work shares the cores (a fit at 20,000 x 24: 3 s of CPU on one thread, 7-26 s on two).
     ml_threads: int = Field(1, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
-    api_keys: str = Field(
-        "", description="Comma-separated API keys (or sha256:<hex> hashes) accepted by the API."
-    )
-    api_revoked_keys: str = Field(
-        "", description="Comma-separated revoked API keys (or sha256:<hex> hashes)."
-    )
-    audit_log: Path | None = Field(
-        None, description="API audit log (JSON lines); default audit/api_audit.jsonl beside the publish dir."
-    )
-    api_snapshot_poll_seconds: float = Field(
-        1.0, gt=0, le=60, description="How often the API checks CURRENT for a newer published snapshot."
-    )
 
     @cached_property
     def truth_dir(self) -> Path:
         """Where `riskmart demo-data` writes the ground truth (training reads only `truth`, when set)."""
         return self.truth if self.truth is not None else self.landing.parent / "truth"
-
-    @cached_property
-    def publish_path(self) -> Path:
-        return self.publish_dir if self.publish_dir is not None else self.warehouse.parent / "published"
-
-    @cached_property
-    def audit_log_path(self) -> Path:
-        return (
-            self.audit_log
-            if self.audit_log is not None
-            else self.publish_path.parent / "audit" / "api_audit.jsonl"
-        )
 
     @cached_property
     def registry_path(self) -> Path:

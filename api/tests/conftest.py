@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from api.security import hash_entry
-from api.tests.snapshots import build_published_snapshot, model_card, synthetic_scores, write_model_artifacts
+from api.tests.snapshots import build_published_snapshot, model_card, synthetic_scores
 
 PROJECT = Path(__file__).resolve().parents[2]
 KEY = "test-key-plain"
@@ -46,9 +46,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(
-    workdir: Path, publish_dir: Path, registry_dir: Path | None = None, timeout: float = 60
-) -> Server:
+def start_server(workdir: Path, publish_dir: Path, timeout: float = 60) -> Server:
     port = _free_port()
     audit_log = workdir / "audit" / "api_audit.jsonl"
     log = workdir / f"server-{port}.log"
@@ -60,8 +58,10 @@ def start_server(
         "RISKMART_API_REVOKED_KEYS": hash_entry(REVOKED_KEY),
         "RISKMART_AUDIT_LOG": str(audit_log),
         "RISKMART_API_SNAPSHOT_POLL_SECONDS": "0.1",
+        # Paths the service must never read: the bundle is its only input.
         "RISKMART_WAREHOUSE": str(workdir / "no-warehouse" / "riskmart.duckdb"),
-        "RISKMART_REGISTRY_DIR": str(registry_dir or publish_dir.parent / "models"),
+        "RISKMART_REGISTRY_DIR": str(workdir / "no-registry"),
+        "RISKMART_DBT_PROJECT_DIR": str(workdir / "no-dbt-project"),
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -101,16 +101,15 @@ def snapshot_table() -> pa.Table:
 
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory, snapshot_table: pa.Table) -> Path:
+    """The published bundle's folder (its scored mart: `scores.parquet`)."""
     workdir = tmp_path_factory.mktemp("published")
-    result = build_published_snapshot(workdir / "published", snapshot_table, model_card(), workdir)
-    write_model_artifacts(workdir / "models", model_card())
-    return result.path
+    return build_published_snapshot(workdir / "published", snapshot_table, model_card(), workdir).path
 
 
 @pytest.fixture(scope="session")
 def expected(published: Path) -> list[dict]:
     """The published rows as the pipeline wrote them, read independently of the API's loader."""
-    return pq.read_table(published).to_pylist()
+    return pq.read_table(published / "scores.parquet").to_pylist()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,15 @@
-"""The scored snapshots the API tests and the benchmark serve: the one place that makes them.
+"""The published bundles the API tests and the benchmark serve: the one place that makes them.
 
 `build_published_snapshot` writes synthetic rows of marts.fct_client_scores into a throwaway DuckDB
-warehouse and publishes it with the pipeline's own publisher (riskmart.publish), so the layout the API
-reads is the real one. When the scoring pipeline can build a small demo warehouse in test time, this is
-the function to switch to it.
+warehouse, beside the project's seeds as `dbt seed` builds them, and publishes it with the pipeline's own
+publisher (riskmart.publish) and, with a card, a small real champion in a registry folder: the bundle the
+API reads is the real one. When the scoring pipeline can build a small demo warehouse in test time, this
+is the function to switch to it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 from datetime import date, timedelta
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskmart.publish import PublishResult, publish_scored_snapshot
+from riskmart.publish import SEEDS_SCHEMA, PublishResult, publish_bundle
 
 # Ids are opaque strings: accents, dashes, underscores, spaces, a literal percent sign, a dot.
 ODD_CLIENT_IDS = ("cliente_ñandú-01", "Émpresa Ü 42", "a b", "x%2Fy", "día_1.5", "CLI-000")
@@ -135,10 +137,10 @@ def write_model_artifacts(registry_dir: Path, card: dict, seed: int = 5) -> Path
     applicant feature row's columns, trained on random rows, with a Platt calibrator."""
     import xgboost as xgb
 
-    from api.applicants import NO_HISTORY_FEATURES
     from ml.calibration import Calibrator
     from ml.features import CATEGORICAL, NUMERIC, Feature, FeatureSet, build_matrix, monotone_direction
     from ml.registry import sha256_bytes, write_artifacts
+    from scoring.applicant import NO_HISTORY_FEATURES
 
     categorical = {
         "industry": ("agriculture", "construction", "retail", "services"),
@@ -191,16 +193,47 @@ def write_model_artifacts(registry_dir: Path, card: dict, seed: int = 5) -> Path
     )
 
 
+@functools.cache
+def seeded_warehouse() -> Path:
+    """A warehouse holding only the project's seeds, built by `dbt seed` (once per process)."""
+    from riskmart.dbt import run_dbt
+    from riskmart.settings import Settings
+
+    warehouse = Path(tempfile.mkdtemp(prefix="riskmart-seeds-")) / "seeds.duckdb"
+    run_dbt(Settings(warehouse=warehouse), ["seed"], quiet=True)
+    return warehouse
+
+
 def build_published_snapshot(
-    publish_dir: Path, scores: pa.Table, card: dict | None, workdir: Path | None = None
+    publish_dir: Path,
+    scores: pa.Table,
+    card: dict | None,
+    workdir: Path | None = None,
+    registry_dir: Path | None = None,
 ) -> PublishResult:
-    """Publish `scores` as the pipeline does: a warehouse holding marts.fct_client_scores, then publish."""
+    """Publish `scores` as the pipeline does: a warehouse holding marts.fct_client_scores and the seeds,
+    then the publisher. With a card, its model comes from `registry_dir` (default `<workdir>/models`),
+    written there by `write_model_artifacts` when that folder lacks it."""
     workdir = workdir or publish_dir.parent
     workdir.mkdir(parents=True, exist_ok=True)
+    registry_dir = registry_dir or workdir / "models"
+    if card is not None and not (registry_dir / card["model_version"]).is_dir():
+        write_model_artifacts(registry_dir, card)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         warehouse = Path(tmp) / "warehouse.duckdb"
         with duckdb.connect(str(warehouse)) as con:
             con.execute("create schema marts")
             con.register("scores_in", scores)
             con.execute("create table marts.fct_client_scores as select * from scores_in")
-        return publish_scored_snapshot(warehouse, publish_dir, card)
+            con.execute(f"attach '{seeded_warehouse()}' as seeded (read_only)")
+            con.execute(f"create schema {SEEDS_SCHEMA}")
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'seeded'"
+                " and table_schema = ?",
+                [SEEDS_SCHEMA],
+            ).fetchall():
+                con.execute(
+                    f"create table {SEEDS_SCHEMA}.{name} as select * from seeded.{SEEDS_SCHEMA}.{name}"
+                )
+            con.execute("detach seeded")
+        return publish_bundle(warehouse, publish_dir, card, registry_path=registry_dir)

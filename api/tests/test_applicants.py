@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from api.applicants import (
+from api.routes.applicants import _application
+from api.schemas import ApplicantRequest
+from api.tests.conftest import start_server, stop_server
+from api.tests.snapshots import model_card
+from bundle import MANIFEST_FILE, BundleError, current_bundle, open_bundle
+from scoring.applicant import (
     NO_HISTORY_FEATURES,
     ApplicantScorer,
     ApplicantScoringUnavailable,
     ScoringSeeds,
     applicant_features,
 )
-from api.schemas import ApplicantRequest
-from api.tests.conftest import PROJECT, start_server, stop_server
-from api.tests.snapshots import model_card
 
 APPLICATION = {
     "applicant_reference": "solicitud-2025-0042",
@@ -85,15 +88,25 @@ def test_the_champion_scores_an_applicant(api, server) -> None:
     )
 
 
-def test_an_unloadable_champion_is_refused_not_guessed(tmp_path: Path) -> None:
-    scorer = ApplicantScorer(PROJECT / "seeds", tmp_path / "empty-registry")
+def test_an_unloadable_champion_is_refused_not_guessed(tmp_path: Path, published: Path) -> None:
+    copy = tmp_path / published.name
+    shutil.copytree(published, copy)
+    (copy / "model" / "model.json").write_text("{}")
+    with pytest.raises(BundleError, match="model/model.json has 2 bytes, the manifest says"):
+        open_bundle(copy)
+    # even a bundle read without its checks never scores with a model it cannot load
     with pytest.raises(ApplicantScoringUnavailable, match="cannot be loaded"):
-        scorer.score(ApplicantRequest.model_validate(APPLICATION), "20250101T000000Z-00000000")
+        ApplicantScorer(open_bundle(copy, verify=False))
+    assert (copy / MANIFEST_FILE).is_file()
 
 
-def test_without_a_model_the_rules_score_the_applicant() -> None:
-    seeds = ScoringSeeds.load(PROJECT / "seeds")
-    application = ApplicantRequest.model_validate(APPLICATION)
+def _application_of(body: dict):
+    return _application(ApplicantRequest.model_validate(body))
+
+
+def test_without_a_model_the_rules_score_the_applicant(published: Path) -> None:
+    seeds = ScoringSeeds.load(open_bundle(published))
+    application = _application_of(APPLICATION)
     features = applicant_features(application, seeds.parameters)
     assert features["bureau_report_age_days"] == 10 and features["bureau_defaults"] == 0
     assert features["utilization_ratio_now"] == 0.0 and features["segment"] == "new"
@@ -101,7 +114,7 @@ def test_without_a_model_the_rules_score_the_applicant() -> None:
     assert 0 <= rule_score <= 1000 and 0 < probability < 1
     assert math.isclose(1000 - sum(points.values()), rule_score, abs_tol=0.5)
     # A worse bureau report never scores better.
-    worse = ApplicantRequest.model_validate(
+    worse = _application_of(
         {
             **APPLICATION,
             "bureau_report": {**APPLICATION["bureau_report"], "puntaje_credito": 300, "defaults_bureau": 2},
@@ -164,8 +177,8 @@ def test_applicant_scores_equal_the_marts_for_new_clients_without_history(demo_c
     settings, as_of = demo_cycle.settings, demo_cycle.as_of
     clients = _no_history_clients(settings.warehouse, as_of)
     assert clients, f"the demo export has no new client without history on {as_of}: nothing to compare"
-    seeds = ScoringSeeds.load(PROJECT / "seeds")
-    server = start_server(tmp_path, settings.publish_path, registry_dir=settings.registry_path)
+    seeds = ScoringSeeds.load(current_bundle(settings.publish_path))
+    server = start_server(tmp_path, settings.publish_path)
     try:
         with server.client() as api:
             for row, mart, report in clients:
@@ -179,7 +192,7 @@ def test_applicant_scores_equal_the_marts_for_new_clients_without_history(demo_c
                     else {k: (v.isoformat() if isinstance(v, date) else v) for k, v in report.items()},
                 }
                 # The feature row the service builds is the mart's, column by column.
-                built = applicant_features(ApplicantRequest.model_validate(body), seeds.parameters)
+                built = applicant_features(_application_of(body), seeds.parameters)
                 assert set(row) - KEY_COLUMNS <= set(built), "the mart has features the applicant row lacks"
                 for column in set(row) - KEY_COLUMNS:
                     theirs, ours = row[column], built[column]

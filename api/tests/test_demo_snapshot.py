@@ -21,11 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo_server(demo_cycle, tmp_path_factory):
-    server = start_server(
-        tmp_path_factory.mktemp("demo_server"),
-        demo_cycle.settings.publish_path,
-        registry_dir=demo_cycle.settings.registry_path,
-    )
+    server = start_server(tmp_path_factory.mktemp("demo_server"), demo_cycle.settings.publish_path)
     yield server
     stop_server(server)
 

@@ -18,7 +18,7 @@ from api.repository import (
     UnknownClient,
     load_snapshot,
 )
-from api.tests.snapshots import synthetic_scores
+from api.tests.snapshots import build_published_snapshot, synthetic_scores
 
 
 def _write(tmp_path: Path, table: pa.Table) -> Path:
@@ -73,11 +73,17 @@ def test_not_parquet_is_refused(tmp_path: Path) -> None:
 
 
 def test_nothing_published_is_unavailable_until_current_appears(tmp_path: Path, table: pa.Table) -> None:
-    repository = PublishedSnapshotRepository(tmp_path)
+    publish_dir = tmp_path / "published"
+    repository = PublishedSnapshotRepository(publish_dir)
     with pytest.raises(SnapshotUnavailable):
         repository.score("CLI-000", None)
-    _write(tmp_path, table)
-    (tmp_path / "CURRENT").write_text("scores-test.parquet\n")
+    # a folder published before bundles: CURRENT names a parquet file, which is refused with what to do
+    publish_dir.mkdir()
+    _write(publish_dir, table)
+    (publish_dir / "CURRENT").write_text("scores-test.parquet\n")
+    assert repository.refresh() is False
+    assert "not a bundle" in repository.last_error and "Publish again" in repository.last_error
+    build_published_snapshot(publish_dir, table, None, tmp_path)
     assert repository.refresh() is True
     assert repository.refresh() is False  # CURRENT unchanged: nothing to do
     assert repository.score("CLI-000", None)["client_id"] == "CLI-000"

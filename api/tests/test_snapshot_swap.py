@@ -3,6 +3,7 @@ one is refused while the last good one keeps serving."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from datetime import date
@@ -98,9 +99,11 @@ def test_broken_snapshot_is_refused_and_the_last_good_one_keeps_serving(
     with server.client() as client:
         before = client.get("/v1/clients/CLI-000/score").json()
 
-        # CURRENT names a file that is not parquet.
-        (publish_dir / "scores-broken.parquet").write_bytes(b"not parquet at all")
-        (publish_dir / "CURRENT").write_text("scores-broken.parquet\n")
+        # CURRENT names a bundle whose scored mart was changed after publishing (its checksum fails).
+        broken = publish_dir / "bundle-broken"
+        shutil.copytree(good.path, broken)
+        (broken / "scores.parquet").write_bytes(b"not parquet at all")
+        (publish_dir / "CURRENT").write_text("bundle-broken\n")
         _wait_for_metric(client, "riskmart_api_snapshot_load_errors_total 1.0")
         assert client.get("/v1/clients/CLI-000/score").json() == before
         assert client.get("/ready").json()["snapshot"]["file"] == good.path.name
@@ -125,7 +128,8 @@ def test_broken_snapshot_is_refused_and_the_last_good_one_keeps_serving(
             time.sleep(0.05)
         assert client.get("/v1/clients/CLI-000/score").json() != before
     log = server.log.read_text()
-    assert "scores-broken.parquet not loaded" in log and "lacks the columns ['risk_level']" in log
+    assert "bundle-broken not loaded" in log and "scores.parquet has 18 bytes, the manifest says" in log
+    assert "lacks the columns ['risk_level']" in log
 
 
 def _wait_for_metric(client: httpx.Client, line: str, timeout: float = 10) -> None:

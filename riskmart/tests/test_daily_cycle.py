@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from bundle import current_bundle
 from riskmart.cli import app
 from riskmart.pipeline import run_daily_cycle
 from riskmart.publish import current_snapshot
@@ -75,8 +75,24 @@ def test_published_snapshot_is_the_scored_mart(demo_cycle):
     with duckdb.connect(str(demo_cycle.settings.warehouse)) as con:
         mart = con.execute("select count(*) from marts.fct_client_scores").fetchone()[0]
     assert len(published) == mart
-    card = json.loads((publish_dir / "model_card.json").read_text())
-    assert card["model_version"] == demo_cycle.summary.model_version
+    bundle = current_bundle(publish_dir)  # checked against its manifest's sha256s
+    card = bundle.model_card()
+    assert card["model_version"] == bundle.model_version == demo_cycle.summary.model_version
+    assert card["features"] and "artifact_dir" not in card
+    assert (
+        bundle.model_file("model.json").read_bytes()
+        == (demo_cycle.settings.registry_path / card["model_version"] / "model.json").read_bytes()
+    )
+    with duckdb.connect(str(demo_cycle.settings.warehouse)) as con:
+        seeds = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'seeds' order by 1"
+            ).fetchall()
+        ]
+        policy = con.execute("select * from seeds.risk_policy order by priority").arrow()
+    assert bundle.seed_names == seeds and "rule_score_components" in seeds
+    assert bundle.seed("risk_policy").sort_by("priority").equals(policy), "seeds as built, typed as built"
     assert not any(k in published[0] for k in ("client_name", "tax_id", "client_name_hash", "tax_id_hash"))
 
 

@@ -5,27 +5,27 @@ or limit changes at its feature date (the application date):
 1. the feature row `marts.fct_client_features` would hold (`applicant_features`): what the application
    carries (industry, requested limit, bureau report), and for every history feature the value the
    feature models give when there is no history (0 for counts and amounts, NULL for ratios and recency);
-2. the champion model, loaded and applied with the ML layer's own code (`ml.registry.load_model`,
-   `ml.score.score_frame`: feature matrix, calibration, contributions, reasons);
+2. the bundle's champion, applied with the code the daily scoring runs (`scoring.model`: feature matrix,
+   calibration, contributions, reasons);
 3. `marts.fct_rule_scores` and `marts.fct_client_scores` (rule score, blend, score scale, band, risk
-   policy, reasons in words) computed from the same seeds the dbt models read.
+   policy, reasons in words) computed from the seeds as the bundle carries them (as dbt built them).
 `api/tests/test_applicants.py` holds this to the pipeline: for real new clients without history, the
 feature row and the probability equal the marts' (within 1e-6).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 
-from api.schemas import ApplicantRequest
+from bundle import Bundle, BundleError
+from scoring.features import NUMERIC, FeatureError
+from scoring.model import ModelFileError, ScoringModel, load_model_files
 
 APPLICANT_ID = "applicant"
 # An applicant becomes an active client; this is the status its first snapshot row would carry.
@@ -109,13 +109,36 @@ class ApplicantScoringUnavailable(Exception):
     """The applicant cannot be scored as the pipeline would (seeds or model unreadable): a 503."""
 
 
+@dataclass(frozen=True)
+class BureauReport:
+    """The applicant's latest bureau report, as the lender's export carries one (hcpn_<client>.json)."""
+
+    fecha_consulta: date
+    estado_solicitud: str | None = None
+    puntaje_credito: float | None = None
+    defaults_bureau: int | None = None
+    deuda_total_externa: float | None = None
+    creditos_activos: int | None = None
+
+
+@dataclass(frozen=True)
+class Application:
+    """What the lender knows of a prospective client at application time."""
+
+    application_date: date
+    requested_credit_limit: float
+    industry: str | None = None
+    bureau_report: BureauReport | None = None
+    applicant_reference: str | None = None
+
+
 def _round_half_away(value: float, digits: int = 0) -> float:
     """SQL round(): halves away from zero (Python's round() goes to even)."""
     scale = 10.0**digits
     return math.copysign(math.floor(abs(value) * scale + 0.5) / scale, value)
 
 
-def applicant_features(application: ApplicantRequest, parameters: dict[str, float]) -> dict[str, Any]:
+def applicant_features(application: Application, parameters: dict[str, float]) -> dict[str, Any]:
     """The row marts.fct_client_features would hold for the applicant on its application date."""
     # fct_client_features: new while tenure or the payment count is under the feature_parameters seed's bar
     new = 0 < parameters["new_client_max_tenure_months"] or 0 < parameters["new_client_min_payments"]
@@ -170,16 +193,15 @@ class ScoringSeeds:
     parameters: dict[str, float]
 
     @classmethod
-    def load(cls, seeds_dir: Path) -> ScoringSeeds:
-        def rows(name: str) -> list[dict[str, str]]:
-            found = sorted(seeds_dir.rglob(f"{name}.csv"))
-            if len(found) != 1:
-                raise ApplicantScoringUnavailable(f"seed {name}.csv not found (once) under {seeds_dir}")
-            with found[0].open(newline="", encoding="utf-8") as f:
-                return list(csv.DictReader(f))
+    def load(cls, bundle: Bundle) -> ScoringSeeds:
+        def rows(name: str) -> list[dict[str, Any]]:
+            try:
+                return bundle.seed(name).to_pylist()
+            except BundleError as exc:
+                raise ApplicantScoringUnavailable(str(exc)) from exc
 
-        def number(text: str) -> float | None:
-            return None if text is None or text.strip() == "" else float(text)
+        def number(value: Any) -> float | None:
+            return None if value is None or (isinstance(value, str) and value.strip() == "") else float(value)
 
         try:
             scale = {k: float(v) for k, v in rows("score_scale")[0].items()}
@@ -220,7 +242,7 @@ class ScoringSeeds:
             parameters = {r["parameter"]: float(r["value"]) for r in rows("feature_parameters")}
         except (KeyError, ValueError, IndexError, TypeError) as exc:
             raise ApplicantScoringUnavailable(
-                f"a scoring seed under {seeds_dir} is malformed: {exc}"
+                f"a scoring seed of bundle {bundle.name} is malformed: {exc}"
             ) from exc
         absent = [c for c, _ in RULE_COMPONENT_FEATURES if c not in components]
         if absent:
@@ -286,39 +308,42 @@ class ScoringSeeds:
         raise ApplicantScoringUnavailable(f"risk_policy has no row for probability {probability}")
 
 
-class ApplicantScorer:
-    """Scores applicants with the published champion; the model is loaded once per version."""
+def load_bundle_model(bundle: Bundle, threads: int = 1) -> ScoringModel:
+    """The champion a bundle carries, checked (its files against each other, the bundle's checksums)."""
+    version = bundle.model_version
+    try:
+        return load_model_files(
+            version,
+            bundle.model_file("model.json").read_bytes(),
+            bundle.model_json("features.json"),
+            bundle.model_json("calibrator.json"),
+            threads=threads,
+        )
+    except (BundleError, ModelFileError, OSError) as exc:
+        raise ApplicantScoringUnavailable(f"the champion {version} cannot be loaded: {exc}") from exc
 
-    def __init__(self, seeds_dir: Path, registry_path: Path) -> None:
-        self.seeds_dir = seeds_dir
-        self.registry_path = registry_path
-        self._model: Any = None
+
+class ApplicantScorer:
+    """Scores applicants with one bundle: its seeds and, when it has one, its champion."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        self.seeds = ScoringSeeds.load(bundle)
+        self.model = load_bundle_model(bundle) if bundle.has_model else None
         self._lock = threading.Lock()  # one XGBoost prediction at a time; applicants are not the hot path
 
-    def _champion(self, version: str) -> Any:
-        from ml.registry import RegistryError, load_model
+    def score(self, application: Application) -> dict[str, Any]:
+        """The ClientScore shape for the applicant; a bundle without a model scores by the rules alone."""
+        from scoring.model import score_frame
 
-        model = self._model
-        if model is None or model.version != version:
-            try:
-                model = load_model(self.registry_path, version, threads=1)
-            except (RegistryError, OSError) as exc:
-                raise ApplicantScoringUnavailable(f"the champion {version} cannot be loaded: {exc}") from exc
-            self._model = model
-        return model
-
-    def score(self, application: ApplicantRequest, model_version: str | None) -> dict[str, Any]:
-        """The ClientScore shape for the applicant; `model_version` None scores by the rules alone."""
-        from ml.features import FeatureError
-        from ml.score import score_frame
-
-        seeds = ScoringSeeds.load(self.seeds_dir)
+        seeds = self.seeds
         features = applicant_features(application, seeds.parameters)
         rule_score, rule_probability, rule_points = seeds.rule_score(features)
         model_probability, reasons = None, []
-        if model_version is not None:
+        model = self.model
+        model_version = None if model is None else model.version
+        if model is not None:
             with self._lock:
-                model = self._champion(model_version)
                 frame = _feature_frame(features, model)
                 try:
                     scores, reason_rows = score_frame(model, frame, datetime.now(UTC).replace(tzinfo=None))
@@ -376,9 +401,8 @@ class ApplicantScorer:
         }
 
 
-def _feature_frame(features: dict[str, Any], model: Any) -> pd.DataFrame:
+def _feature_frame(features: dict[str, Any], model: ScoringModel) -> pd.DataFrame:
     """One row typed as the model expects (numeric: float64 with NaN for NULL; categorical: text)."""
-    from ml.features import NUMERIC
 
     columns: dict[str, pd.Series] = {
         "client_id": pd.Series([features["client_id"]], dtype=object),
