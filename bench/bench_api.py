@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_api [--clients 100000] [--days 30] [--requests 40000] [--seconds 15]
 
-1. publishes a synthetic snapshot of clients x days (the layout the pipeline publishes);
+1. publishes a synthetic snapshot of clients x days (a bundle, as the pipeline publishes it);
 2. starts `riskmart serve` (1 uvicorn worker) on it, and a bare FastAPI app that returns a constant JSON
    under the same uvicorn settings;
 3. drives each, one after the other, with the same closed-loop load generator (4 keep-alive
@@ -277,7 +277,7 @@ def main() -> None:
         published = build_published_snapshot(workdir / "published", scores, model_card(), workdir)
         results["snapshot"] = {
             "rows": published.rows,
-            "parquet_mb": round(published.path.stat().st_size / 1e6, 1),
+            "parquet_mb": round(published.scores_path.stat().st_size / 1e6, 1),
             "build_seconds": round(time.perf_counter() - started, 1),
         }
         print("snapshot", results["snapshot"], flush=True)
