@@ -8,13 +8,14 @@ restart. A mart the snapshot does not carry yet is `None`, and the page says "no
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from bundle import BundleError, current_bundle_name, open_bundle
 
 SCORES = "scores"
 # Tables beside the scores that pages read when the snapshot carries them (the publisher's names).
@@ -49,24 +50,22 @@ class Snapshot:
 
 
 def open_snapshot(publish_dir: Path) -> Snapshot | None:
-    """The snapshot CURRENT names, or None when nothing was published yet.
-
-    Reads the layout riskmart/publish.py writes today: CURRENT names the scores parquet, and
-    model_card.json lies beside it.
-    """
-    pointer = publish_dir / "CURRENT"
+    """The bundle CURRENT names (`bundle`, the layout riskmart/publish.py writes), or None when nothing
+    was published yet. A bundle's files are checked against its manifest the first time it is opened."""
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    if not name:
-        return None
-    scores = publish_dir / name
-    if Path(name).name != name or not scores.is_file():
-        raise SnapshotError(f"{pointer} names {name!r}, which is not a file in {publish_dir}")
-    card_path = publish_dir / "model_card.json"
-    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else None
-    return Snapshot(id=name, tables={SCORES: scores}, model_card=card)
+        name = current_bundle_name(publish_dir)
+        if name is None:
+            return None
+        bundle = open_bundle(publish_dir / name, verify=name not in _VERIFIED)
+        _VERIFIED.add(name)
+        tables = {table: bundle.table_path(table) for table in bundle.table_names}
+        return Snapshot(id=name, tables=tables, model_card=bundle.model_card())
+    except BundleError as exc:
+        raise SnapshotError(str(exc)) from exc
+
+
+# Bundles already checked against their manifest in this process (a bundle never changes once published).
+_VERIFIED: set[str] = set()
 
 
 def _query(snapshot: Snapshot, sql: str, params: list | None = None, **tables: str) -> pd.DataFrame:

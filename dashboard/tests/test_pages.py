@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from bundle import BundleWriter
 from dashboard import data
 from dashboard.tests.conftest import open_page, shown_text
 
@@ -89,11 +90,13 @@ def test_model_page_shows_the_champions_card(demo_cycle, published, monkeypatch)
 def test_a_new_snapshot_is_shown_without_a_restart(published, monkeypatch):
     app = open_page(published, "portfolio", monkeypatch)
     before = {m.label: m.value for m in app.metric}
-    # publish a smaller snapshot the way the publisher does: a new file, then CURRENT swapped to it
+    # publish a smaller snapshot the way the publisher does: a new bundle, then CURRENT swapped to it
     current = data.open_snapshot(published)
     rows = pq.read_table(current.tables[data.SCORES]).slice(0, 10)
-    pq.write_table(rows, published / "scores-smaller.parquet")
-    (published / "CURRENT").write_text("scores-smaller.parquet\n", encoding="utf-8")
+    with BundleWriter(published, "smaller") as out:
+        pq.write_table(rows, out.path("scores.parquet"))
+        out.commit({"score_date": None, "model_version": None, "seeds": {},
+                    "tables": {data.SCORES: {"file": "scores.parquet", "rows": 10}}})  # fmt: skip
     app.run()  # the same running app: the next page view
     _no_exception(app)
     after = {m.label: m.value for m in app.metric}
