@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from riskmart.settings import get_settings
+from riskmart.operations import ExitCode, OperatorError, writing_warehouse
+from riskmart.settings import Settings, get_settings
 
 app = typer.Typer(
     help="riskmart: daily credit-risk scores for a B2B lender. Each verb has --help.",
@@ -25,12 +30,54 @@ WarehouseOpt = Annotated[
     Path | None, typer.Option("--warehouse", help="DuckDB warehouse file [env RISKMART_WAREHOUSE].")
 ]
 LandingOpt = Annotated[Path | None, typer.Option("--landing", help="Landing folder [env RISKMART_LANDING].")]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="When another riskmart run holds the warehouse, wait for it instead of exiting."
+    ),
+]
+WaitSecondsOpt = Annotated[
+    float, typer.Option("--wait-seconds", min=0, help="How long --wait waits at most.")
+]
+DEFAULT_WAIT_SECONDS = 3600.0
 
 
-def fail(message: str, hint: str) -> typer.Exit:
-    """Print what was wrong and what to do, and give the exit to raise."""
+def fail(message: str, hint: str, code: int = ExitCode.USAGE) -> typer.Exit:
+    """Print what was wrong and what to do, and give the exit to raise (codes: ExitCode, README)."""
     console.print(f"[bold red]error:[/] {message}\n[bold]what to do:[/] {hint}")
-    return typer.Exit(code=2)
+    return typer.Exit(code=int(code))
+
+
+@contextmanager
+def holding_warehouse(settings: Settings, verb: str, wait: bool, wait_seconds: float) -> Iterator[None]:
+    """Run the block as the one command writing the warehouse (run lock), turning what an operator can
+    get wrong (busy, unwritable, foreign or damaged warehouse, full disk) into `error: / what to do:`."""
+    # the command line as typed, for whoever finds the lock held; just the verb when called in-process
+    typed = Path(sys.argv[0]).name in {"riskmart", "cli.py"} and sys.argv[1:2] == [verb]
+    command = shlex.join(["riskmart", *sys.argv[1:]]) if typed else f"riskmart {verb}"
+    try:
+        with writing_warehouse(
+            settings.warehouse,
+            command,
+            wait_seconds=wait_seconds if wait else 0.0,
+            notify=lambda message: console.print(f"[yellow]{message}[/]"),
+        ):
+            yield
+    except OperatorError as exc:
+        raise fail(str(exc), exc.hint, exc.code) from None
+
+
+def dbt_failed(exc: Exception, hint: str) -> typer.Exit:
+    return fail(str(exc), hint, ExitCode.DBT)
+
+
+def model_failed_checksum(exc: Exception, settings: Settings) -> typer.Exit:
+    return fail(
+        f"{exc}; the model is refused, nothing was scored with it",
+        f"restore the version's folder in {settings.registry_path} from a backup, or retrain"
+        " (`riskmart train`) and score again",
+        ExitCode.MODEL_INTEGRITY,
+    )
 
 
 def parse_date(value: str | None, option: str) -> date | None:
@@ -101,6 +148,8 @@ def ingest(
     as_of: Annotated[
         str | None, typer.Option(help="Load only files exported on or before this date (YYYY-MM-DD).")
     ] = None,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Validate new landing files with Great Expectations and load them into raw.* (idempotent)."""
     from ingest.loader import ingest_landing
@@ -112,7 +161,8 @@ def ingest(
             "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
         )
     cutoff = parse_date(as_of, "--as-of")
-    result = ingest_landing(settings.landing, settings.warehouse, as_of=cutoff)
+    with holding_warehouse(settings, "ingest", wait, wait_seconds):
+        result = ingest_landing(settings.landing, settings.warehouse, as_of=cutoff)
     _print_ingest_summary(result.files)
     for path in result.replayed:
         console.print(
@@ -180,6 +230,8 @@ def build(
         str | None,
         typer.Option(help="Latest data date the models may use (YYYY-MM-DD); default the newest export."),
     ] = None,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """`dbt build` (models, seeds, data and unit tests) on the configured warehouse."""
     from riskmart.dbt import DbtError, run_dbt
@@ -187,12 +239,13 @@ def build(
     data_date = parse_date(as_of, "--as-of")
     settings = get_settings(warehouse=warehouse, dbt_target=target)
     args = ["build"] + (["--select", select] if select else [])
-    try:
-        run_dbt(settings, args, as_of=data_date)
-    except DbtError as exc:
-        raise fail(
-            str(exc), "read the failing model or test above; `dbt build --select <name>` reruns just it"
-        ) from None
+    with holding_warehouse(settings, "build", wait, wait_seconds):
+        try:
+            run_dbt(settings, args, as_of=data_date)
+        except DbtError as exc:
+            raise dbt_failed(
+                exc, "read the failing model or test above; `riskmart build --select <name>` reruns just it"
+            ) from None
 
 
 RegistryDirOpt = Annotated[
@@ -216,19 +269,21 @@ def train(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Train XGBoost out of time on marts.ml_training_set, register it, promote it if it beats the champion."""
     from dataclasses import asdict
 
     from ml.dataset import DatasetError, GroundTruthError, NotEnoughHistoryError
     from ml.features import FeatureError
-    from ml.registry import RegistryError
+    from ml.registry import ModelIntegrityError, RegistryError
     from ml.train import train_model
 
     settings = get_settings(warehouse=warehouse, registry_dir=registry_dir, truth=truth)
     cutoff = parse_date(as_of, "--as-of")
     try:
-        with console.status("training"):
+        with holding_warehouse(settings, "train", wait, wait_seconds), console.status("training"):
             result = train_model(settings, as_of=cutoff, truth=settings.truth)
     except GroundTruthError as exc:
         raise fail(str(exc), exc.hint) from None
@@ -238,6 +293,8 @@ def train(
         raise fail(
             str(exc), "run `riskmart build` so the feature marts exist and match the contract"
         ) from None
+    except ModelIntegrityError as exc:
+        raise model_failed_checksum(exc, settings) from None
     except RegistryError as exc:
         raise fail(str(exc), f"inspect the registry folder {settings.registry_path}") from None
     if as_json:
@@ -277,30 +334,35 @@ def score(
         typer.Option("--date", help="Feature date to score (YYYY-MM-DD); default: the latest in the mart."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Score every client at one feature date with the champion into ml.ml_scores (re-scoring replaces)."""
     from dataclasses import asdict
 
     from ml.dataset import DatasetError, latest_feature_date
     from ml.features import FeatureError
-    from ml.registry import RegistryError
+    from ml.registry import ModelIntegrityError, RegistryError
     from ml.score import ScoringError, score_date
     from ml.warehouse import open_warehouse
 
     settings = get_settings(warehouse=warehouse, registry_dir=registry_dir)
     day = parse_date(feature_date, "--date")
     try:
-        day = day or latest_feature_date(open_warehouse(settings.warehouse))
-        if day is None:
-            raise ScoringError("marts.fct_client_features is empty")
-        with console.status(f"scoring {day}"):
-            result = score_date(settings, day)
+        with holding_warehouse(settings, "score", wait, wait_seconds):
+            day = day or latest_feature_date(open_warehouse(settings.warehouse))
+            if day is None:
+                raise ScoringError("marts.fct_client_features is empty")
+            with console.status(f"scoring {day}"):
+                result = score_date(settings, day)
     except (DatasetError, FeatureError) as exc:
         raise fail(str(exc), "rebuild the marts (`riskmart build`) or retrain on the current ones") from None
     except ScoringError as exc:
         raise fail(
             str(exc), "`riskmart train` makes a champion; `riskmart build` makes the date's features"
         ) from None
+    except ModelIntegrityError as exc:
+        raise model_failed_checksum(exc, settings) from None
     except RegistryError as exc:
         raise fail(
             str(exc), "retrain (`riskmart train`); a model whose files disagree is never used"
@@ -321,19 +383,25 @@ def run(
     landing: LandingOpt = None,
     warehouse: WarehouseOpt = None,
     as_of: Annotated[str | None, typer.Option(help="Run the cycle as of this date (YYYY-MM-DD).")] = None,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """The daily cycle: ingest → dbt build (features) → train when due → score → dbt build (scores) → publish."""
+    from ml.registry import ModelIntegrityError
     from riskmart.dbt import DbtError
     from riskmart.pipeline import CycleError, run_daily_cycle
 
     settings = get_settings(landing=landing, warehouse=warehouse)
     cutoff = parse_date(as_of, "--as-of")
     try:
-        run_daily_cycle(settings, as_of=cutoff, console=console)
+        with holding_warehouse(settings, "run", wait, wait_seconds):
+            run_daily_cycle(settings, as_of=cutoff, console=console)
     except DbtError as exc:
-        raise fail(
-            str(exc), "read the failing model or test above; `riskmart build --select <name>` reruns it"
+        raise dbt_failed(
+            exc, "read the failing model or test above; `riskmart build --select <name>` reruns it"
         ) from None
+    except ModelIntegrityError as exc:
+        raise model_failed_checksum(exc, settings) from None
     except CycleError as exc:
         raise fail(str(exc), exc.hint) from None
 
@@ -344,8 +412,11 @@ def backfill_days(
     end: Annotated[str, typer.Option("--to", help="Last as-of date (YYYY-MM-DD), inclusive.")],
     landing: LandingOpt = None,
     warehouse: WarehouseOpt = None,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """Run the daily cycle for every day from --from to --to, in order."""
+    from ml.registry import ModelIntegrityError
     from riskmart.dbt import DbtError
     from riskmart.pipeline import CycleError, backfill
 
@@ -354,11 +425,14 @@ def backfill_days(
     if last < first:
         raise fail(f"--to {last} is before --from {first}", "swap them")
     try:
-        backfill(settings, start=first, end=last, console=console)
+        with holding_warehouse(settings, "backfill", wait, wait_seconds):
+            backfill(settings, start=first, end=last, console=console)
     except DbtError as exc:
-        raise fail(
-            str(exc), "fix the failing model or test, then rerun the same backfill: done days redo the same"
+        raise dbt_failed(
+            exc, "fix the failing model or test, then rerun the same backfill: done days redo the same"
         ) from None
+    except ModelIntegrityError as exc:
+        raise model_failed_checksum(exc, settings) from None
     except CycleError as exc:
         raise fail(str(exc), exc.hint) from None
 

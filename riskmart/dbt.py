@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from riskmart.settings import Settings
 
 
 class DbtError(RuntimeError):
-    """dbt ran and reported a failure (a model, a test or the project itself)."""
+    """dbt ran and reported a failure (a model, a test or the project itself); `nodes` names the failing
+    models and tests."""
+
+    def __init__(self, message: str, nodes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.nodes = nodes or []
+
+
+def failed_nodes(run_results: Path) -> list[str]:
+    """The failing nodes of dbt's last command, from its run_results.json: `<type> <name>: <status>:
+    <message>`."""
+    try:
+        results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    failed = []
+    for result in results:
+        status = str(result.get("status", "")).lower()
+        if status in {"error", "fail", "runtime error"}:
+            unique_id = str(result.get("unique_id", "?"))
+            kind, _, name = unique_id.partition(".")
+            name = name.split(".", 1)[-1] if "." in name else name
+            message = " ".join(str(result.get("message") or "").split())[:300]
+            failed.append(f"{kind} {name}: {status}: {message}")
+    return failed
 
 
 @contextmanager
@@ -77,23 +104,22 @@ def run_dbt(
     if quiet:
         full_args.append("--quiet")
     if dbt_vars:
-        import json
-
         full_args += ["--vars", json.dumps(dbt_vars)]
     with _environment({**settings.dbt_env(), "RISKMART_AS_OF_DATE": as_of.isoformat() if as_of else ""}):
+        started = time.time()
         try:
             outcome = dbtRunner().invoke(full_args)
         finally:
             release_warehouse()
+    log_file = work_dir / "logs" / "dbt.log"
     if outcome.exception is not None:
-        raise DbtError(f"dbt {' '.join(args)} could not run: {outcome.exception}") from outcome.exception
+        raise DbtError(
+            f"dbt {' '.join(args)} could not run: {outcome.exception} (dbt's log: {log_file})"
+        ) from outcome.exception
     if not outcome.success:
-        failed = []
-        result = outcome.result
-        for node in getattr(result, "results", None) or []:
-            status = str(getattr(node, "status", "")).lower()
-            if status in {"error", "fail", "runtime error"}:
-                failed.append(f"{node.node.name}: {status}: {(node.message or '').strip()[:300]}")
-        detail = "\n  ".join(failed) if failed else f"see the dbt log in {work_dir / 'logs'}"
-        raise DbtError(f"dbt {' '.join(args)} failed:\n  {detail}")
+        run_results = work_dir / "target" / "run_results.json"
+        fresh = run_results.exists() and run_results.stat().st_mtime >= started - 1
+        failed = failed_nodes(run_results) if fresh else []
+        detail = "\n  ".join(failed) if failed else "no node reported a failure"
+        raise DbtError(f"dbt {' '.join(args)} failed:\n  {detail}\ndbt's log: {log_file}", failed)
     return outcome.result

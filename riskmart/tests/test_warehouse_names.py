@@ -17,14 +17,13 @@ from ml.warehouse import connect_warehouse
 from riskmart.cli import app
 from riskmart.publish import current_snapshot
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def demo_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return write_demo_export(tmp_path_factory.mktemp("schema_named_warehouses"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schema", ["ml", "marts", "raw", "staging"])
 def test_full_run_on_a_warehouse_named_like_a_schema(demo_export, tmp_path, monkeypatch, schema):
     landing, truth = demo_export
@@ -57,3 +56,22 @@ def test_full_run_on_a_warehouse_named_like_a_schema(demo_export, tmp_path, monk
     assert scored[1] > 0 and champions == 1, "the ML layer trained and scored in this warehouse"
     assert training_rows > 0, "the views dbt wrote read back"
     assert current_snapshot(tmp_path / "published") is not None
+
+
+def test_every_layer_attaches_the_warehouse_under_one_catalog_name(tmp_path):
+    import yaml
+
+    import ingest.loader
+    import ml.warehouse
+    from riskmart.settings import PROJECT_DIR
+
+    profile = yaml.safe_load((PROJECT_DIR / "profiles" / "profiles.yml").read_text())
+    duckdb_targets = [t for t in profile["riskmart"]["outputs"].values() if t["type"] == "duckdb"]
+    assert duckdb_targets
+    for target in duckdb_targets:
+        assert target["database"] == target["attach"][0]["alias"] == ml.warehouse.WAREHOUSE_CATALOG
+    assert ingest.loader.WAREHOUSE_CATALOG == ml.warehouse.WAREHOUSE_CATALOG
+    path = tmp_path / "raw.duckdb"
+    for connect in (ingest.loader.connect_warehouse, ml.warehouse.connect_warehouse):
+        with connect(path) as con:
+            assert con.execute("select current_database()").fetchone()[0] == "riskmart"
