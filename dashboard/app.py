@@ -56,11 +56,12 @@ def portfolio_page(snapshot: data.Snapshot, day: date) -> None:
 
     by = load(snapshot, "portfolio_by_level_and_band", day)
     totals = by.groupby("risk_level", as_index=False)[["clients", "exposure"]].sum(min_count=1)
-    cols = st.columns(len(data.RISK_LEVELS) + 1)
+    cols = st.columns(len(data.RISK_LEVELS) + 2)
     cols[0].metric("Clients scored", f"{int(by['clients'].sum()):,}")
-    for col, level in zip(cols[1:], data.RISK_LEVELS, strict=True):
+    for col, level in zip(cols[1:-1], data.RISK_LEVELS, strict=True):
         row = totals[totals["risk_level"] == level]
         col.metric(f"{level} risk clients", f"{int(row['clients'].sum()):,}")
+    cols[-1].metric("Average score (points)", f"{load(snapshot, 'average_score', day):.1f}")
 
     fig = px.bar(
         by,

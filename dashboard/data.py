@@ -132,6 +132,13 @@ def portfolio_over_time(snapshot: Snapshot) -> pd.DataFrame:
     return _query(snapshot, sql, s=SCORES)
 
 
+def average_score(snapshot: Snapshot, day: date) -> float | None:
+    """Mean score of the clients scored on `day` (the semantic layer's metric average_score)."""
+    return _query(snapshot, "select avg(score) as score from s where score_date = ?", [day], s=SCORES)[
+        "score"
+    ].iloc[0]
+
+
 def recommended_actions(snapshot: Snapshot, day: date) -> pd.DataFrame:
     sql = (
         "select recommended_action, count(*) as clients from s where score_date = ?"

@@ -1,0 +1,66 @@
+"""The portfolio metrics of models/semantic/: MetricFlow validates them and answers what the dashboard shows."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dashboard.tests.conftest import open_page
+
+PROJECT = Path(__file__).resolve().parents[2]
+MF = PROJECT / ".venv" / "bin" / "mf"
+
+
+@pytest.fixture
+def mf_env(demo_cycle, tmp_path: Path) -> dict[str, str]:
+    """MetricFlow on a copy of the demo cycle's warehouse, with its own dbt target folder."""
+    warehouse = tmp_path / "riskmart.duckdb"
+    shutil.copy(demo_cycle.settings.warehouse, warehouse)
+    return {
+        **os.environ,
+        "RISKMART_WAREHOUSE": str(warehouse),
+        "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
+
+
+def _mf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [str(MF), *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_mf_validate_configs_passes(mf_env):
+    out = _mf(mf_env, "validate-configs").stdout
+    assert "Successfully validated the semantics of built manifest (ERRORS: 0" in out
+    assert "Successfully validated metrics against data warehouse (ERRORS: 0" in out
+
+
+def test_mf_query_gives_the_numbers_the_dashboard_shows(demo_cycle, published, mf_env, tmp_path, monkeypatch):
+    day = demo_cycle.as_of.isoformat()
+    where = f"{{{{ TimeDimension('metric_time', 'day') }}}} = '{day}'"
+    by_level, overall = tmp_path / "by_level.csv", tmp_path / "overall.csv"
+    _mf(mf_env, "query", "--metrics", "clients", "--group-by", "client_day__risk_level", "--where", where,
+        "--csv", str(by_level))  # fmt: skip
+    _mf(mf_env, "query", "--metrics", "clients,average_score", "--where", where, "--csv", str(overall))
+    mf_levels = {
+        row["client_day__risk_level"]: int(row["clients"]) for row in csv.DictReader(by_level.open())
+    }
+    (mf_overall,) = list(csv.DictReader(overall.open()))
+
+    app = open_page(published, "portfolio", monkeypatch)
+    assert not app.exception
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["Clients scored"] == f"{int(mf_overall['clients']):,}"
+    assert shown["Average score (points)"] == f"{float(mf_overall['average_score']):.1f}"
+    for level, clients in mf_levels.items():
+        assert shown[f"{level} risk clients"] == f"{clients:,}"
+    assert sum(mf_levels.values()) == int(mf_overall["clients"]) > 0
