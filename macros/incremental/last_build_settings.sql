@@ -1,0 +1,15 @@
+{#- This model's row of `build_settings_relation` as a dict (settings_fingerprint, ingested_through), or
+    none when no build was recorded. Runs a query: execution time only. -#}
+{% macro last_build_settings() -%}
+    {%- set relation = build_settings_relation() -%}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {#- e.g. `dbt compile`, which runs no on-run-start hook, on a warehouse built before this table -#}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select settings_fingerprint, cast(ingested_through as {{ dbt.type_string() }}) as ingested_through
+        from {{ relation }} where model_name = '{{ model.unique_id }}'
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return({'settings_fingerprint': rows[0][0], 'ingested_through': rows[0][1]} if rows else none) }}
+{%- endmacro %}
