@@ -1,7 +1,7 @@
 """Great Expectations suites built from the data contract (contract/__init__.py), and how rows are routed.
 
-The loader reads every field as text into a DuckDB batch table (one row per record, many files at
-once). Validating that table row by row in pandas would cost seconds per million rows per rule, and
+Reading (ingest/reading.py) puts every field as text into a DuckDB working table, `RECORDS` (one row per
+record, many files at once). Validating that table row by row in pandas would cost seconds per million rows per rule, and
 daily full snapshots repeat the same values thousands of times, so the rules are evaluated on the
 *distinct keys* each rule depends on, and the answer is mapped back to every row with that key:
 
@@ -25,7 +25,13 @@ Types are parsed by DuckDB behind a strict pattern (DuckDB alone would round '1.
 separators, no `inf` or `nan`); dates `YYYY-MM-DD`; timestamps `YYYY-MM-DD[ T]HH:MM[:SS[.f]]` in UTC (a
 `Z` or `+00:00` suffix is accepted, other offsets are not). Surrounding spaces are ignored. The type rule
 says: a field that is present parses; Great Expectations checks DuckDB's verdict per distinct text.
+
+`validate_records` runs it all on one batch and writes each (record, broken rule) into `BROKEN_RULES`,
+from which the quarantine takes the rejected records.
 """
+
+# SQL here interpolates only our own identifiers (contract names, working tables); values are parameters.
+# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -49,6 +56,7 @@ from contract import (
     Column,
     TableSpec,
 )
+from ingest.batch import BROKEN_RULES, DISTINCT_KEYS, RECORDS, PhaseClock
 
 # The bureau report as a table spec, with the rules of data-contract.md (hcpn section).
 HCPN_SPEC = TableSpec(
@@ -76,8 +84,8 @@ TYPE_PATTERNS = {
     TIMESTAMP: r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|\+00(:?00)?)?",
 }
 
-EXPORT_DATE_COLUMN = "__export_date"  # the batch table's export date of each row (set by the loader)
-FILE_COLUMN = "__file"  # the batch table's file number of each row
+EXPORT_DATE_COLUMN = "__export_date"  # the export date of each row of RECORDS (set by reading)
+FILE_COLUMN = "__file"  # the file number of each row of RECORDS
 KEY_INDEX = "_k"  # position of a key in a validation frame (the frame's named index)
 # Every failing row by its `_k`; without the failing values, which the routing does not need: with a
 # named index Great Expectations then lists the index values without touching the rows one by one.
@@ -153,7 +161,7 @@ class KeyGroup:
     """Rows that share these key values get the same answer from these rules."""
 
     name: str
-    key_sql: dict[str, str]  # key column -> SQL over the batch table
+    key_sql: dict[str, str]  # key column -> SQL over RECORDS
     frame_sql: dict[str, str]  # frame column -> SQL over the key columns
     categorical: tuple[str, ...] = ()  # frame columns holding text (sent to pandas as categories)
     checks: list[Check] = field(default_factory=list)
@@ -405,3 +413,89 @@ def _unexpected_positions(unexpected_index_list: list) -> np.ndarray:
         for entry in unexpected_index_list
     ]
     return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+
+# ---- validating a batch: distinct keys out of DuckDB, failing keys back onto the rows ------------------
+
+
+def start_broken_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """An empty `BROKEN_RULES` for the batch: (row, rule), one row per rule a record breaks."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {BROKEN_RULES} (row BIGINT, rule VARCHAR)")
+
+
+def validate_records(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    validator: Validator,
+    known_clients: str | None,
+    clock: PhaseClock,
+) -> None:
+    """Every rule of `spec` on the batch's `RECORDS`; each broken one goes into `BROKEN_RULES`.
+    `known_clients` is the table of client ids the client-exists rule looks up (None: no such rule)."""
+    groups = key_groups(spec, known_clients)
+    frames: list[GroupFrame] = []
+    keys: dict[int, np.ndarray] = {}
+    for index, group in enumerate(groups):
+        key_select = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in group.key_sql.items())
+        frame_select = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in group.frame_sql.items())
+        table = DISTINCT_KEYS.format(index)
+        with clock("validate_keys"):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                f"SELECT row_number() OVER () AS __key, k.*, {frame_select} "
+                f"FROM (SELECT DISTINCT {key_select} FROM {RECORDS}) AS k"
+            )
+            frame = con.execute(
+                f"SELECT __key, {', '.join(quote_ident(n) for n in group.frame_sql)} FROM {table}"
+            ).df()
+        keys[index] = frame.pop("__key").to_numpy()
+        frames.append(GroupFrame(group=group, index=index, frame=frame))
+    with clock("great_expectations"):
+        failures = validator.validate_groups(frames)
+    for index, group in enumerate(groups):
+        table = DISTINCT_KEYS.format(index)
+        if failures[index]:
+            # every failing key of the group with its rules, joined back to the rows holding it
+            failing = pd.DataFrame(
+                {
+                    "__key": np.concatenate([keys[index][at] for at in failures[index].values()]),
+                    "rule": np.repeat(list(failures[index]), [len(at) for at in failures[index].values()]),
+                }
+            )
+            match = " AND ".join(
+                f"({sql}) IS NOT DISTINCT FROM k.{quote_ident(name)}" for name, sql in group.key_sql.items()
+            )
+            key_columns = ", ".join(f"k.{quote_ident(name)}" for name in group.key_sql)
+            con.register("_ingest_failing_keys", failing)
+            con.execute(
+                f"INSERT INTO {BROKEN_RULES} SELECT b.rowid, k.rule FROM {RECORDS} AS b "
+                f"JOIN (SELECT {key_columns}, f.rule FROM {table} AS k JOIN _ingest_failing_keys AS f USING (__key)) "
+                f"AS k ON {match}"
+            )
+            con.unregister("_ingest_failing_keys")
+        con.execute(f"DROP TABLE {table}")
+    for column in spec.unique_within_file:
+        with clock("validate_unique"):
+            _validate_unique(con, validator, column)
+
+
+def _validate_unique(con: duckdb.DuckDBPyConnection, validator: Validator, column: str) -> None:
+    col = quote_ident(column)
+    # one integer per row: the file number in the high 32 bits, a dense code of the id in the low ones
+    rows = con.execute(
+        f"""
+        WITH codes AS (
+            SELECT {col}, row_number() OVER () AS code
+            FROM (SELECT DISTINCT {col} FROM {RECORDS} WHERE {col} IS NOT NULL)
+        )
+        SELECT b.rowid AS row, b.{FILE_COLUMN} * 4294967296 + codes.code AS file_and_id
+        FROM {RECORDS} AS b LEFT JOIN codes USING ({col})
+        """
+    ).df()
+    rule = unique_rule(column)
+    positions = validator.duplicated_positions(rows["file_and_id"], rule)
+    if len(positions):
+        failing = pd.DataFrame({"row": rows["row"].to_numpy()[positions], "rule": rule})
+        con.register("_ingest_failing_rows", failing)
+        con.execute(f"INSERT INTO {BROKEN_RULES} SELECT row, rule FROM _ingest_failing_rows")
+        con.unregister("_ingest_failing_rows")
