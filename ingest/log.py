@@ -23,7 +23,7 @@ from ingest.batch import BatchFile
 from ingest.discovery import Delivery
 from ingest.quarantine import reject_summary
 from ingest.validation import CLIENT_EXISTS_RULE, quote_ident
-from ml.warehouse import connect_warehouse
+from ingest.warehouse import connect_warehouse
 
 LOADED, LOADED_WITH_REJECTS, REJECTED = "loaded", "loaded_with_rejects", "rejected"
 

@@ -61,7 +61,7 @@ def test_full_run_on_a_warehouse_named_like_a_schema(demo_export, tmp_path, monk
 def test_every_layer_attaches_the_warehouse_under_one_catalog_name(tmp_path):
     import yaml
 
-    import ingest.loader
+    import ingest.warehouse
     import ml.warehouse
     from riskmart.settings import PROJECT_DIR
 
@@ -70,8 +70,8 @@ def test_every_layer_attaches_the_warehouse_under_one_catalog_name(tmp_path):
     assert duckdb_targets
     for target in duckdb_targets:
         assert target["database"] == target["attach"][0]["alias"] == ml.warehouse.WAREHOUSE_CATALOG
-    assert ingest.loader.WAREHOUSE_CATALOG == ml.warehouse.WAREHOUSE_CATALOG
+    assert ingest.warehouse.WAREHOUSE_CATALOG == ml.warehouse.WAREHOUSE_CATALOG
     path = tmp_path / "raw.duckdb"
-    for connect in (ingest.loader.connect_warehouse, ml.warehouse.connect_warehouse):
+    for connect in (ingest.warehouse.connect_warehouse, ml.warehouse.connect_warehouse):
         with connect(path) as con:
             assert con.execute("select current_database()").fetchone()[0] == "riskmart"
