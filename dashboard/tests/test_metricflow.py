@@ -21,13 +21,22 @@ def mf_env(demo_cycle, tmp_path: Path) -> dict[str, str]:
     """MetricFlow on a copy of the demo cycle's warehouse, with its own dbt target folder."""
     warehouse = tmp_path / "riskmart.duckdb"
     shutil.copy(demo_cycle.settings.warehouse, warehouse)
-    return {
+    env = {
         **os.environ,
         "RISKMART_WAREHOUSE": str(warehouse),
         "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
     }
+    # mf reads <project>/target/semantic_manifest.json whatever DBT_TARGET_PATH says (dbt-metricflow 0.15):
+    # parse into this test's own target, then put the semantic manifest where mf looks, atomically.
+    dbt = PROJECT / ".venv" / "bin" / "dbt"
+    subprocess.run([str(dbt), "parse", "--quiet"], cwd=PROJECT, env=env, check=True, timeout=600)
+    (PROJECT / "target").mkdir(exist_ok=True)
+    staged = PROJECT / "target" / f".semantic_manifest.{os.getpid()}.json"
+    shutil.copy(tmp_path / "target" / "semantic_manifest.json", staged)
+    os.replace(staged, PROJECT / "target" / "semantic_manifest.json")
+    return env
 
 
 def _mf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

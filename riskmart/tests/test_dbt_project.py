@@ -70,6 +70,7 @@ def test_contracted_models_refuse_a_null_key(demo_cycle, tmp_path, relation):
 # The checks each relation's columns declare, by kind: what its per-column tests were before column_checks
 # replaced them. A change here is a change of the checks themselves.
 DECLARED_CHECKS = {
+    "metricflow_time_spine": {"not_null": 1},
     "fct_client_features": {"accepted_range": 52, "accepted_values": 2},
     "fct_client_scores": {"accepted_range": 5, "accepted_values": 5},
     "fct_rule_scores": {"accepted_range": 20, "accepted_values": 1},
@@ -230,7 +231,7 @@ def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cy
                 f"update {relation} set {column} = {value}"  # noqa: S608 (constants)
                 f" where rowid = (select min(rowid) from {relation} where {condition})"
             )
-    with pytest.raises(DbtError, match="column_checks_fct_client_features_: fail"):
+    with pytest.raises(DbtError, match=r"column_checks_fct_client_features_\.\w+: fail"):
         run_dbt(broken, args, as_of=demo_cycle.as_of)
     assert _test_statuses(broken) == dict.fromkeys(BROKEN_VALUES, "fail")
     with duckdb.connect(str(broken.warehouse), read_only=True) as con:
@@ -305,7 +306,7 @@ def test_rows_match_client_spine_fails_on_a_dropped_an_invented_and_a_repeated_r
             f"insert into {family} select * from {family} where client_id = ? and feature_date = ?",  # noqa: S608
             list(repeated),
         )
-    with pytest.raises(DbtError, match=f"{test}: fail"):
+    with pytest.raises(DbtError, match=rf"{test}\.\w+: fail"):
         run_dbt(settings, args, as_of=demo_cycle.as_of)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         failures = set(

@@ -202,8 +202,8 @@ def test_a_model_failing_its_checksum_is_refused(demo_cycle, tmp_path):
 def test_a_full_disk_is_reported(demo_cycle, tmp_path):
     copy = tmp_path / "warehouse"
     shutil.copytree(demo_cycle.settings.warehouse.parent, copy)
-    # /dev/full answers every write with ENOSPC: the model card the publisher writes lands there
-    (copy / "published" / ".model_card.json.tmp").symlink_to("/dev/full")
+    # /dev/full answers every write with ENOSPC: the CURRENT pointer the publisher writes last lands there
+    (copy / "published" / ".CURRENT.tmp").symlink_to("/dev/full")
     env = {**os.environ, "RISKMART_TRUTH": str(demo_cycle.truth)}
     result = subprocess.run(
         [
