@@ -18,8 +18,8 @@ DEMO_TRUTH ?= data/truth
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev,semantic]' 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import riskmart, contract, ingest, demo, ml, api, dbt.adapters.duckdb, great_expectations, xgboost, fastapi, streamlit, plotly, metricflow" \
+	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev,semantic,bigquery]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import riskmart, contract, ingest, demo, ml, api, dbt.adapters.duckdb, great_expectations, xgboost, fastapi, streamlit, plotly, metricflow, bqemulator, sqlglot" \
 		|| { echo "install failed: see pip output above"; exit 1; }
 	@touch $(STAMP)
 
