@@ -55,3 +55,57 @@ def run_demo_cycle(work: Path, *, clients: int = 300, months: int = 9, seed: int
 def demo_cycle(tmp_path_factory: pytest.TempPathFactory) -> DemoCycle:
     """The daily cycle run once per test session on a small demo export; treat it as read-only."""
     return run_demo_cycle(tmp_path_factory.mktemp("demo_cycle"))
+
+
+@dataclass(frozen=True)
+class MonitoredCycle:
+    """The demo cycle's warehouse, copied, with every matured month end scored by the champion and the
+    scoring build and the publisher run again: matured cohorts for the performance marts and the pages."""
+
+    settings: object  # riskmart.settings.Settings
+    as_of: date
+
+
+def monitor_matured_month_ends(cycle: DemoCycle, work: Path) -> MonitoredCycle:
+    import shutil
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from ml.registry import champion_info
+    from ml.score import score_date
+    from ml.warehouse import connect_warehouse
+    from riskmart.dbt import run_dbt
+    from riskmart.pipeline import DAILY_SCORING_BUILD
+    from riskmart.publish import publish_bundle
+    from riskmart.settings import Settings
+
+    warehouse = work / "riskmart.duckdb"
+    shutil.copy(cycle.settings.warehouse, warehouse)
+    settings = Settings(
+        warehouse=warehouse,
+        landing=cycle.landing,
+        truth=cycle.truth,
+        registry_dir=cycle.settings.registry_path,
+        publish_dir=work / "published",
+    )
+    with connect_warehouse(warehouse, read_only=True) as con:
+        month_ends = con.execute(
+            "select distinct feature_date from marts.fct_client_features where is_month_end and feature_date <= ?"
+            " order by 1",
+            [cycle.as_of - timedelta(days=60)],
+        ).fetchall()
+    # the daily cycle scores its own date only; performance needs score dates whose labels have matured
+    for (day,) in month_ends:
+        score_date(settings, pd.Timestamp(day).date())
+    run_dbt(settings, DAILY_SCORING_BUILD, as_of=cycle.as_of, quiet=True)
+    publish_bundle(
+        warehouse, settings.publish_path, champion_info(settings), registry_path=settings.registry_path
+    )
+    return MonitoredCycle(settings, cycle.as_of)
+
+
+@pytest.fixture(scope="session")
+def monitored_cycle(demo_cycle: DemoCycle, tmp_path_factory: pytest.TempPathFactory) -> MonitoredCycle:
+    """The demo cycle with matured scored cohorts, built and published once per session; read-only."""
+    return monitor_matured_month_ends(demo_cycle, tmp_path_factory.mktemp("monitored_cycle"))

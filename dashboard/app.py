@@ -15,6 +15,8 @@ from dashboard.settings import publish_dir
 PAGES = ("Portfolio", "Client", "Drift", "Model")
 LEVEL_COLOURS = {"LOW": "#2e7d32", "MEDIUM": "#f9a825", "HIGH": "#c62828"}
 STATUS_COLOURS = {"stable": "#2e7d32", "watch": "#f9a825", "alert": "#c62828"}
+# The scorers of mon_model_performance the Model page compares (the blend is in the table, not the charts).
+SCORERS = {"model": "model", "rules": "rule score"}
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -45,7 +47,7 @@ def money(value: float | None) -> str:
 
 def portfolio_page(snapshot: data.Snapshot, day: date) -> None:
     st.header(f"Portfolio on {day}")
-    alerts = load(snapshot, "alerts")
+    alerts = load(snapshot, "alerts", day)
     if alerts is None:
         not_published("Today's alerts (mon_alerts)")
     elif alerts.empty:
@@ -54,13 +56,13 @@ def portfolio_page(snapshot: data.Snapshot, day: date) -> None:
         st.error(f"{len(alerts)} alert(s) today")
         st.dataframe(alerts, hide_index=True)
 
-    by = load(snapshot, "portfolio_by_level_and_band", day)
-    totals = by.groupby("risk_level", as_index=False)[["clients", "exposure"]].sum(min_count=1)
-    cols = st.columns(len(data.RISK_LEVELS) + 2)
+    by = load(snapshot, "clients_by_level_and_band", day)
+    totals = by.groupby("risk_level")["clients"].sum()
+    cols = st.columns(len(data.RISK_LEVELS) + 3)
     cols[0].metric("Clients scored", f"{int(by['clients'].sum()):,}")
-    for col, level in zip(cols[1:-1], data.RISK_LEVELS, strict=True):
-        row = totals[totals["risk_level"] == level]
-        col.metric(f"{level} risk clients", f"{int(row['clients'].sum()):,}")
+    for col, level in zip(cols[1:-2], data.RISK_LEVELS, strict=True):
+        col.metric(f"{level} risk clients", f"{int(totals.get(level, 0)):,}")
+    cols[-2].metric("HIGH risk share", f"{100 * load(snapshot, 'high_risk_share', day):.1f} %")
     cols[-1].metric("Average score (points)", f"{load(snapshot, 'average_score', day):.1f}")
 
     fig = px.bar(
@@ -73,54 +75,32 @@ def portfolio_page(snapshot: data.Snapshot, day: date) -> None:
         title=f"Clients by score band and risk level on {day}",
     )
     chart(fig, x="Score band (A best, F worst)", y="Clients (count)")
-    if by["exposure"].notna().any():
-        st.metric("Exposure (outstanding)", money(by["exposure"].sum()))
-        fig = px.bar(
-            by,
-            x="score_band",
-            y="exposure",
-            color="risk_level",
-            color_discrete_map=LEVEL_COLOURS,
-            category_orders={"score_band": list(data.BANDS), "risk_level": list(data.RISK_LEVELS)},
-            title=f"Exposure (outstanding) by score band and risk level on {day}",
-        )
-        chart(fig, x="Score band (A best, F worst)", y="Outstanding (currency units)")
-    else:
-        not_published("Exposure (outstanding balances, client_history)")
 
-    over_time = load(snapshot, "portfolio_over_time")
-    if over_time["score_date"].nunique() > 1:
-        fig = px.line(
-            over_time,
-            x="score_date",
-            y="clients",
-            color="risk_level",
-            color_discrete_map=LEVEL_COLOURS,
-            markers=True,
-            title="Clients by risk level over time",
-        )
-        chart(fig, x="Score date", y="Clients (count)")
-        if over_time["exposure"].notna().any():
-            fig = px.line(
-                over_time,
-                x="score_date",
-                y="exposure",
-                color="risk_level",
-                color_discrete_map=LEVEL_COLOURS,
-                markers=True,
-                title="Exposure (outstanding) by risk level over time",
-            )
-            chart(fig, x="Score date", y="Outstanding (currency units)")
+    mix = load(snapshot, "portfolio_mix")
+    if mix is None:
+        not_published("Exposure by risk level and band (mon_score_mix)")
     else:
-        st.caption(f"The published scores hold one score date ({day}): no history to draw over time.")
+        _exposure_charts(mix, day)
 
-    performance = load(snapshot, "table", data.MODEL_PERFORMANCE)
-    rate = _default_rate_frame(performance)
-    if rate is None:
+    rates = load(snapshot, "matured_default_rates")
+    if rates is None:
         not_published("Default rate of matured cohorts (mon_model_performance)")
+    elif rates.empty:
+        st.caption(
+            "No matured cohort yet: a score date's 60-day window must close before its default rate is known."
+        )
     else:
+        latest = rates.iloc[-1]
+        st.metric(
+            f"Default rate of the latest matured cohort ({latest['cohort_date']:%Y-%m-%d})",
+            f"{100 * latest['observed_default_rate']:.2f} %",
+        )
         fig = px.line(
-            rate, x="cohort", y="default_rate_pct", markers=True, title="Default rate of matured cohorts"
+            rates.assign(default_rate_pct=100 * rates["observed_default_rate"]),
+            x="cohort_date",
+            y="default_rate_pct",
+            markers=True,
+            title="Default rate of matured cohorts (clients the model scored, not in default)",
         )
         chart(fig, x="Score date of the cohort (60-day window matured)", y="Observed default rate (%)")
 
@@ -130,19 +110,35 @@ def portfolio_page(snapshot: data.Snapshot, day: date) -> None:
     st.dataframe(load(snapshot, "clients_to_act_on", day), hide_index=True)
 
 
-def _first(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
-    return next((n for n in names if n in frame.columns), None)
-
-
-def _default_rate_frame(performance: pd.DataFrame | None) -> pd.DataFrame | None:
-    if performance is None:
-        return None
-    cohort = _first(performance, ("cohort_date", "score_date", "feature_date"))
-    rate = _first(performance, ("observed_default_rate", "default_rate"))
-    if cohort is None or rate is None:
-        return None
-    frame = performance[[cohort, rate]].drop_duplicates().sort_values(cohort)
-    return pd.DataFrame({"cohort": frame[cohort], "default_rate_pct": 100 * frame[rate]})
+def _exposure_charts(mix: pd.DataFrame, day: date) -> None:
+    today = mix[mix["score_date"] == pd.Timestamp(day)]
+    levels = today[today["dimension"] == "risk_level"]
+    st.metric("Exposure (outstanding)", money(levels["outstanding"].sum() if len(levels) else None))
+    for dimension, order, axis in (
+        ("risk_level", data.RISK_LEVELS, "Risk level"),
+        ("score_band", data.BANDS, "Score band (A best, F worst)"),
+    ):
+        fig = px.bar(
+            today[today["dimension"] == dimension],
+            x="level_name",
+            y="outstanding",
+            category_orders={"level_name": list(order)},
+            title=f"Exposure (outstanding) by {axis.split(' (')[0].lower()} on {day}",
+        )
+        chart(fig, x=axis, y="Outstanding (currency units)")
+    over_time = mix[mix["dimension"] == "risk_level"]
+    if over_time["score_date"].nunique() > 1:
+        for column, title, unit in (
+            ("clients", "Clients by risk level over time", "Clients (count)"),
+            ("outstanding", "Exposure (outstanding) by risk level over time", "Outstanding (currency units)"),
+        ):
+            fig = px.line(
+                over_time, x="score_date", y=column, color="level_name", color_discrete_map=LEVEL_COLOURS,
+                markers=True, title=title,
+            )  # fmt: skip
+            chart(fig, x="Score date", y=unit)
+    else:
+        st.caption(f"The published scores hold one score date ({day}): no history to draw over time.")
 
 
 # Client
@@ -203,14 +199,17 @@ def client_page(snapshot: data.Snapshot, day: date) -> None:
     if history is None:
         not_published("Payments, overdue and utilization history (client_history)")
         return
+    if history.empty:
+        st.caption(f"No feature history published for {query}.")
+        return
     for column, title, unit in (
-        ("payment_amount_30d", "Payments in the last 30 days", "Paid (currency units)"),
+        ("payment_amount_30d", "Payments received in the 30 days to each date", "Paid (currency units)"),
         ("overdue_amount", "Overdue amount", "Overdue (currency units)"),
-        ("utilization_ratio_now", "Credit limit utilization", "Utilization (share of limit)"),
+        ("oldest_overdue_days", "Days past due of the oldest overdue invoice", "Days past due (days)"),
+        ("utilization_ratio_now", "Credit limit utilization", "Utilization (outstanding / limit)"),
     ):
-        if column in history.columns:
-            fig = px.line(history, x="feature_date", y=column, markers=True, title=f"{title}: {query}")
-            chart(fig, x="Feature date", y=unit)
+        fig = px.line(history, x="feature_date", y=column, markers=True, title=f"{title}: {query}")
+        chart(fig, x="Feature date", y=unit)
 
 
 # Drift
@@ -218,65 +217,82 @@ def client_page(snapshot: data.Snapshot, day: date) -> None:
 
 def drift_page(snapshot: data.Snapshot, day: date) -> None:
     st.header("Drift against the champion's training baseline")
-    drift = load(snapshot, "table", data.FEATURE_DRIFT)
+    drift = load(snapshot, "feature_drift")
     if drift is None:
         not_published("Feature drift (mon_feature_drift)")
         return
-    date_col = _first(drift, ("feature_date", "score_date"))
-    feature_col = _first(drift, ("feature", "variable", "feature_name"))
-    if date_col is None or feature_col is None or "status" not in drift.columns:
-        not_published("Feature drift in the expected shape (date, feature, status)")
-        return
-    order = {"stable": 0, "watch": 1, "alert": 2}
+    if drift.empty:
+        st.info("No feature drift yet: it is computed once a champion model has a baseline.", icon="ℹ️")
+    else:
+        _feature_drift(snapshot, drift)
+    scores = load(snapshot, "score_drift")
+    if scores is None:
+        not_published("Score drift (mon_score_drift)")
+    elif not scores.empty:
+        probability = scores[scores["score_variable"] == "model_probability"]
+        fig = px.line(
+            probability, x="score_date", y="psi", markers=True, hover_data=["status", "rows_total"],
+            title="Drift of the champion's probability of default against its training distribution",
+        )  # fmt: skip
+        chart(fig, x="Score date", y="Population stability index (PSI, unitless)")
+        latest = probability.iloc[-1] if len(probability) else None
+        if latest is not None:
+            st.caption(
+                f"Probability of default on {latest['score_date']:%Y-%m-%d}: status {latest['status']}."
+            )
+
+
+def _feature_drift(snapshot: data.Snapshot, drift: pd.DataFrame) -> None:
+    order = {status: level for level, status in enumerate(data.JUDGED_STATUSES)}
+    # dates or features not judged (warm_up, too_few_rows, no_reference, not_judged) stay blank
     heat = drift.assign(level=drift["status"].map(order)).pivot_table(
-        index=feature_col, columns=date_col, values="level", aggfunc="max"
+        index="feature", columns="feature_date", values="level", aggfunc="max", dropna=False
     )
-    latest = drift[drift[date_col] == drift[date_col].max()]
+    latest_date = drift["feature_date"].max()
+    latest = drift[drift["feature_date"] == latest_date]
     counts = latest["status"].value_counts()
-    c1, c2, c3 = st.columns(3)
-    for col, status in zip((c1, c2, c3), ("stable", "watch", "alert"), strict=True):
+    cols = st.columns(4)
+    for col, status in zip(cols, data.JUDGED_STATUSES, strict=False):
         col.metric(f"Features {status} (latest date)", int(counts.get(status, 0)))
+    cols[3].metric("Features not judged (latest date)", int((~latest["status"].isin(order)).sum()))
     fig = px.imshow(
         heat,
         color_continuous_scale=[STATUS_COLOURS["stable"], STATUS_COLOURS["watch"], STATUS_COLOURS["alert"]],
         zmin=0,
         zmax=2,
         aspect="auto",
-        title="Feature drift status by date (green stable, amber watch, red alert)",
+        title="Feature drift status by date (green stable, amber watch, red alert, blank not judged)",
     )
     fig.update_coloraxes(
-        colorbar={"tickvals": [0, 1, 2], "ticktext": ["stable", "watch", "alert"], "title": "status"}
+        colorbar={"tickvals": [0, 1, 2], "ticktext": list(data.JUDGED_STATUSES), "title": "status"}
     )
     chart(fig, x="Feature date", y="Feature")
 
-    feature = st.selectbox("Feature", sorted(drift[feature_col].unique()))
-    one = drift[drift[feature_col] == feature].sort_values(date_col)
-    if "psi" in one.columns:
-        fig = px.line(one, x=date_col, y="psi", markers=True, title=f"PSI of {feature} against its baseline")
-        chart(fig, x="Feature date", y="Population stability index (PSI, unitless)")
-    bins = _distribution_frame(one, date_col)
-    if bins is not None:
+    features = sorted(drift["feature"].unique())
+    ranked = latest.sort_values("status_psi", ascending=False, na_position="last")["feature"]
+    feature = st.selectbox("Feature", features, index=features.index(ranked.iloc[0]))
+    one = drift[drift["feature"] == feature]
+    fig = px.line(
+        one, x="feature_date", y="status_psi", markers=True, hover_data=["status", "status_reference"],
+        title=f"PSI of {feature} (against {one['status_reference'].iloc[-1].replace('_', ' ')})",
+    )  # fmt: skip
+    chart(fig, x="Feature date", y="Population stability index (PSI, unitless)")
+    bins = load(snapshot, "feature_distribution", feature, latest_date.date())
+    if bins is None:
+        not_published("Distributions now vs baseline (mon_feature_bins)")
+    elif not bins.empty:
+        long = pd.concat(
+            [
+                bins.assign(share_pct=100 * bins["current_share"], distribution=f"{latest_date:%Y-%m-%d}"),
+                bins.assign(share_pct=100 * bins["baseline_share"], distribution="training baseline"),
+            ]
+        )
         fig = px.bar(
-            bins, x="bin", y="share_pct", color="distribution", barmode="group",
-            title=f"Distribution of {feature}: latest date vs training baseline",
+            long, x="bin_label", y="share_pct", color="distribution", barmode="group",
+            category_orders={"bin_label": bins["bin_label"].tolist()},
+            title=f"Distribution of {feature}: {latest_date:%Y-%m-%d} vs training baseline",
         )  # fmt: skip
-        chart(fig, x="Bin of the baseline", y="Share of clients (%)")
-
-
-def _distribution_frame(one: pd.DataFrame, date_col: str) -> pd.DataFrame | None:
-    if not {"bin_label", "current_share", "baseline_share"} <= set(one.columns):
-        return None
-    latest = one[one[date_col] == one[date_col].max()]
-    return pd.concat(
-        [
-            pd.DataFrame({"bin": latest["bin_label"], "share_pct": 100 * latest["current_share"]}).assign(
-                distribution="latest date"
-            ),
-            pd.DataFrame({"bin": latest["bin_label"], "share_pct": 100 * latest["baseline_share"]}).assign(
-                distribution="baseline"
-            ),
-        ]
-    )
+        chart(fig, x="Bin of the baseline", y="Share of clients with a value (%)")
 
 
 # Model
@@ -309,45 +325,55 @@ def model_page(snapshot: data.Snapshot, day: date) -> None:
             names = [f["name"] if isinstance(f, dict) else str(f) for f in features]
             st.markdown(f"**{len(names)} features**: " + ", ".join(names))
 
-    performance = load(snapshot, "table", data.MODEL_PERFORMANCE)
-    if performance is None:
-        not_published("AUC and Gini by matured cohort, calibration (mon_model_performance)")
+    cohorts = load(snapshot, "cohort_performance", "score_date")
+    if cohorts is None:
+        not_published("AUC and Gini by matured cohort (mon_model_performance)")
+    elif cohorts.empty:
+        st.caption("No matured cohort yet: performance appears once a scored date's 60-day window closes.")
     else:
-        _performance_charts(performance)
+        _performance_charts(cohorts, load(snapshot, "cohort_performance", "week"))
+    deciles = load(snapshot, "calibration_deciles")
+    if deciles is None:
+        not_published("Calibration by decile (mon_model_calibration)")
+    elif not deciles.empty:
+        fig = px.line(
+            deciles, x="mean_predicted_probability", y="observed_default_rate", color="scorer", markers=True,
+            title=f"Calibration by decile, cohort of {deciles['score_date'].iloc[0]:%Y-%m-%d}"
+            " (a calibrated scorer follows the diagonal)",
+        )  # fmt: skip
+        top = float(max(deciles["mean_predicted_probability"].max(), deciles["observed_default_rate"].max()))
+        fig.add_shape(type="line", x0=0, y0=0, x1=top, y1=top, line={"dash": "dot", "color": "grey"})
+        chart(fig, x="Mean predicted probability (share)", y="Observed default rate (share)")
 
-    registry = load(snapshot, "table", data.MODEL_REGISTRY)
+    registry = load(snapshot, "model_registry")
     if registry is None:
         not_published("Champion vs challengers (model_registry)")
     else:
-        st.subheader("Champion vs challengers")
+        st.subheader("Champion vs challengers (out-of-time test metrics)")
         st.dataframe(registry, hide_index=True)
 
 
-def _performance_charts(performance: pd.DataFrame) -> None:
-    cohort = _first(performance, ("cohort_date", "score_date", "feature_date"))
-    pairs = [(m, f"model_{m}", f"rule_{m}") for m in ("auc", "gini")]
-    drawn = False
-    for metric, model_col, rule_col in pairs:
-        if cohort and {model_col, rule_col} <= set(performance.columns):
-            long = performance[[cohort, model_col, rule_col]].melt(
-                id_vars=cohort, var_name="scorer", value_name=metric
-            )
-            long["scorer"] = long["scorer"].map({model_col: "model", rule_col: "rule score"})
-            fig = px.line(
-                long, x=cohort, y=metric, color="scorer", markers=True,
-                title=f"{metric.upper()} by matured cohort: model vs rule score",
-            )  # fmt: skip
-            chart(fig, x="Score date of the cohort", y=f"{metric.upper()} (unitless)")
-            drawn = True
-    if {"mean_predicted", "observed_default_rate"} <= set(performance.columns):
-        fig = px.scatter(
-            performance, x="mean_predicted", y="observed_default_rate",
-            title="Calibration: observed default rate vs mean predicted probability",
+def _performance_charts(cohorts: pd.DataFrame, weeks: pd.DataFrame | None) -> None:
+    judged = cohorts[cohorts["scorer"].isin(SCORERS)].assign(scorer=lambda f: f["scorer"].map(SCORERS))
+    for metric in ("auc", "gini"):
+        fig = px.line(
+            judged, x="cohort_start", y=metric, color="scorer", markers=True,
+            title=f"{metric.upper()} by matured cohort: model vs rule score",
         )  # fmt: skip
-        chart(fig, x="Mean predicted probability (share)", y="Observed default rate (share)")
-        drawn = True
-    if not drawn:
-        st.dataframe(performance, hide_index=True)
+        chart(fig, x="Score date of the cohort", y=f"{metric.upper()} (unitless)")
+    if weeks is not None and not weeks.empty:
+        weekly = weeks[weeks["scorer"].isin(SCORERS)].assign(scorer=lambda f: f["scorer"].map(SCORERS))
+        fig = px.line(
+            weekly, x="cohort_start", y="gini", color="scorer", markers=True,
+            title="Weekly Gini trend of matured cohorts: model vs rule score",
+        )  # fmt: skip
+        chart(fig, x="Week of the cohort (Monday)", y="Gini (unitless)")
+    model = cohorts[cohorts["scorer"] == "model"]
+    fig = px.scatter(
+        model, x="mean_predicted_probability", y="observed_default_rate", hover_data=["cohort_start", "clients"],
+        title="Calibration by matured cohort: observed default rate vs mean predicted probability (model)",
+    )  # fmt: skip
+    chart(fig, x="Mean predicted probability (share)", y="Observed default rate (share)")
 
 
 # the app

@@ -18,13 +18,31 @@ import pandas as pd
 from bundle import BundleError, current_bundle_name, open_bundle
 
 SCORES = "scores"
-# Tables beside the scores that pages read when the snapshot carries them (the publisher's names).
-CLIENT_HISTORY = "client_history"
+# The published marts the pages read beside the scores (riskmart/publish.py PUBLISHED_TABLES names them).
+CLIENT_HISTORY = "client_history"  # marts.fct_client_history
 FEATURE_DRIFT = "mon_feature_drift"
+FEATURE_BINS = "mon_feature_bins"
 SCORE_DRIFT = "mon_score_drift"
+SCORE_MIX = "mon_score_mix"
 MODEL_PERFORMANCE = "mon_model_performance"
+MODEL_CALIBRATION = "mon_model_calibration"
 ALERTS = "mon_alerts"
-MODEL_REGISTRY = "model_registry"
+MODEL_REGISTRY = "model_registry"  # staging.stg_ml__model_registry: the registry's rows, no artifact paths
+TABLES = (
+    SCORES,
+    CLIENT_HISTORY,
+    FEATURE_DRIFT,
+    FEATURE_BINS,
+    SCORE_DRIFT,
+    SCORE_MIX,
+    MODEL_PERFORMANCE,
+    MODEL_CALIBRATION,
+    ALERTS,
+    MODEL_REGISTRY,
+)
+# The statuses mon_feature_drift and mon_score_drift judge by the seeded PSI thresholds; the others
+# (warm_up, too_few_rows, no_reference, not_judged) say why a date was not judged.
+JUDGED_STATUSES = ("stable", "watch", "alert")
 
 RISK_LEVELS = ("LOW", "MEDIUM", "HIGH")
 BANDS = ("A", "B", "C", "D", "E", "F")
@@ -76,17 +94,6 @@ def _query(snapshot: Snapshot, sql: str, params: list | None = None, **tables: s
         return con.execute(sql, params or []).df()
 
 
-def columns(snapshot: Snapshot, table: str) -> set[str]:
-    with duckdb.connect() as con:
-        rows = con.execute("select name from parquet_schema(?)", [snapshot.path(table)]).fetchall()
-    return {r[0] for r in rows}
-
-
-def has_columns(snapshot: Snapshot, table: str, needed: set[str]) -> bool:
-    """The snapshot carries `table` with at least the `needed` columns."""
-    return snapshot.has(table) and needed <= columns(snapshot, table)
-
-
 # Portfolio
 
 
@@ -100,36 +107,24 @@ def latest_score_date(snapshot: Snapshot) -> date | None:
     return dates[-1] if dates else None
 
 
-def portfolio_by_level_and_band(snapshot: Snapshot, day: date) -> pd.DataFrame:
-    """Clients (and exposure, when the client history is published) per risk level and band on `day`."""
-    if has_columns(snapshot, CLIENT_HISTORY, {"client_id", "feature_date", "outstanding"}):
-        sql = (
-            "select s.risk_level, s.score_band, count(*) as clients, sum(h.outstanding) as exposure"
-            " from s s left join h h on h.client_id = s.client_id and h.feature_date = s.score_date"
-            " where s.score_date = ? group by all order by 1, 2"
-        )
-        return _query(snapshot, sql, [day], s=SCORES, h=CLIENT_HISTORY)
+def clients_by_level_and_band(snapshot: Snapshot, day: date) -> pd.DataFrame:
+    """Clients of the scored mart per risk level and band on `day` (the semantic layer's metric clients)."""
     sql = (
-        "select risk_level, score_band, count(*) as clients, cast(null as double) as exposure"
+        "select risk_level, score_band, count(*) as clients"
         " from s where score_date = ? group by all order by 1, 2"
     )
     return _query(snapshot, sql, [day], s=SCORES)
 
 
-def portfolio_over_time(snapshot: Snapshot) -> pd.DataFrame:
-    """Clients (and exposure when published) per score date and risk level."""
-    if has_columns(snapshot, CLIENT_HISTORY, {"client_id", "feature_date", "outstanding"}):
-        sql = (
-            "select s.score_date, s.risk_level, count(*) as clients, sum(h.outstanding) as exposure"
-            " from s s left join h h on h.client_id = s.client_id and h.feature_date = s.score_date"
-            " group by all order by 1, 2"
-        )
-        return _query(snapshot, sql, s=SCORES, h=CLIENT_HISTORY)
+def portfolio_mix(snapshot: Snapshot) -> pd.DataFrame | None:
+    """mon_score_mix: clients and exposure (outstanding) per score date, per risk level and per band."""
+    if not snapshot.has(SCORE_MIX):
+        return None
     sql = (
-        "select score_date, risk_level, count(*) as clients, cast(null as double) as exposure"
-        " from s group by all order by 1, 2"
+        "select score_date, dimension, level_name, clients, client_share, outstanding, outstanding_share"
+        " from m order by score_date, dimension, level_name"
     )
-    return _query(snapshot, sql, s=SCORES)
+    return _query(snapshot, sql, m=SCORE_MIX)
 
 
 def average_score(snapshot: Snapshot, day: date) -> float | None:
@@ -137,6 +132,27 @@ def average_score(snapshot: Snapshot, day: date) -> float | None:
     return _query(snapshot, "select avg(score) as score from s where score_date = ?", [day], s=SCORES)[
         "score"
     ].iloc[0]
+
+
+def high_risk_share(snapshot: Snapshot, day: date) -> float | None:
+    """Share of the clients scored on `day` at risk level HIGH (the semantic layer's metric high_risk_share)."""
+    sql = (
+        "select avg(case when risk_level = 'HIGH' then 1.0 else 0.0 end) as share from s where score_date = ?"
+    )
+    return _query(snapshot, sql, [day], s=SCORES)["share"].iloc[0]
+
+
+def matured_default_rates(snapshot: Snapshot) -> pd.DataFrame | None:
+    """Observed default rate of each matured score-date cohort (mon_model_performance, the rows the model is
+    judged on: clients it scored, not in default, label window closed); the semantic layer's
+    default_rate_matured."""
+    if not snapshot.has(MODEL_PERFORMANCE):
+        return None
+    sql = (
+        "select cohort_start as cohort_date, clients, default_count, observed_default_rate"
+        " from p where cohort_grain = 'score_date' and scorer = 'model' order by cohort_start"
+    )
+    return _query(snapshot, sql, p=MODEL_PERFORMANCE)
 
 
 def recommended_actions(snapshot: Snapshot, day: date) -> pd.DataFrame:
@@ -157,15 +173,16 @@ def clients_to_act_on(snapshot: Snapshot, day: date, limit: int = 50) -> pd.Data
     return _query(snapshot, sql, [day, limit], s=SCORES)
 
 
-def alerts(snapshot: Snapshot) -> pd.DataFrame | None:
-    """The alerts of the latest day the alerts mart holds; None when it is not published."""
+def alerts(snapshot: Snapshot, day: date) -> pd.DataFrame | None:
+    """mon_alerts dated `day`, most severe first; None when the alerts mart is not published."""
     if not snapshot.has(ALERTS):
         return None
-    cols = columns(snapshot, ALERTS)
-    day = next((c for c in ("alert_date", "feature_date", "score_date", "day") if c in cols), None)
-    if day is None:
-        return _query(snapshot, "select * from a", a=ALERTS)
-    return _query(snapshot, f"select * from a where {day} = (select max({day}) from a)", a=ALERTS)  # noqa: S608
+    sql = (
+        "select severity, alert_type, subject, metric, metric_value, threshold, message, recommended_action"
+        " from a where alert_date = ?"
+        " order by case severity when 'critical' then 0 else 1 end, alert_type, subject"
+    )
+    return _query(snapshot, sql, [day], a=ALERTS)
 
 
 # Client
@@ -182,17 +199,89 @@ def client_ids(snapshot: Snapshot, prefix: str, limit: int = 20) -> list[str]:
 
 
 def client_history(snapshot: Snapshot, client_id: str) -> pd.DataFrame | None:
+    """The client's payments, overdue balance and utilization per feature date (marts.fct_client_history)."""
     if not snapshot.has(CLIENT_HISTORY):
         return None
-    sql = "select * from h where client_id = ? order by feature_date"
+    sql = (
+        "select feature_date, payment_count_30d, payment_amount_30d, overdue_amount, oldest_overdue_days,"
+        " credit_limit, outstanding, utilization_ratio_now"
+        " from h where client_id = ? order by feature_date"
+    )
     return _query(snapshot, sql, [client_id], h=CLIENT_HISTORY)
 
 
-# Drift and model
+# Drift
 
 
-def table(snapshot: Snapshot, name: str) -> pd.DataFrame | None:
-    """A whole published mart (the monitoring marts are small), or None when not published."""
-    if not snapshot.has(name):
+def feature_drift(snapshot: Snapshot) -> pd.DataFrame | None:
+    """mon_feature_drift: one row per feature date and feature, with its status and PSIs."""
+    if not snapshot.has(FEATURE_DRIFT):
         return None
-    return _query(snapshot, "select * from t", t=name)
+    sql = (
+        "select feature_date, feature, feature_kind, model_version, psi, status_reference, status_psi,"
+        " status, status_reason from d order by feature_date, feature"
+    )
+    return _query(snapshot, sql, d=FEATURE_DRIFT)
+
+
+def feature_distribution(snapshot: Snapshot, feature: str, day: date) -> pd.DataFrame | None:
+    """mon_feature_bins of `feature` on `day`: each baseline bin's share now and in the baseline."""
+    if not snapshot.has(FEATURE_BINS):
+        return None
+    sql = (
+        "select bin_index, bin_label, baseline_share, current_share from b"
+        " where feature = ? and feature_date = ? order by bin_index"
+    )
+    return _query(snapshot, sql, [feature, day], b=FEATURE_BINS)
+
+
+def score_drift(snapshot: Snapshot) -> pd.DataFrame | None:
+    """mon_score_drift: the champion's probability and margin against their training distribution per day."""
+    if not snapshot.has(SCORE_DRIFT):
+        return None
+    sql = (
+        "select score_date, score_variable, model_version, rows_total, mean_value, psi, ks_distance,"
+        " js_distance, status from d order by score_date, score_variable"
+    )
+    return _query(snapshot, sql, d=SCORE_DRIFT)
+
+
+# Model
+
+
+def cohort_performance(snapshot: Snapshot, grain: str) -> pd.DataFrame | None:
+    """mon_model_performance at `grain` (score_date or week): AUC, Gini, KS, Brier and calibration per
+    matured cohort and scorer (model, rules, blend)."""
+    if not snapshot.has(MODEL_PERFORMANCE):
+        return None
+    sql = (
+        "select cohort_start, cohort_end, scorer, model_version, clients, default_count, auc, gini, ks, brier,"
+        " mean_predicted_probability, observed_default_rate, calibration_ratio, training_gini, gini_drop"
+        " from p where cohort_grain = ? order by cohort_start, scorer"
+    )
+    return _query(snapshot, sql, [grain], p=MODEL_PERFORMANCE)
+
+
+def calibration_deciles(snapshot: Snapshot) -> pd.DataFrame | None:
+    """mon_model_calibration of the latest matured score date: per scorer and decile, mean predicted
+    probability and observed default rate."""
+    if not snapshot.has(MODEL_CALIBRATION):
+        return None
+    sql = (
+        "select score_date, scorer, decile, clients, default_count, mean_predicted_probability,"
+        " observed_default_rate from c where score_date = (select max(score_date) from c)"
+        " order by scorer, decile"
+    )
+    return _query(snapshot, sql, c=MODEL_CALIBRATION)
+
+
+def model_registry(snapshot: Snapshot) -> pd.DataFrame | None:
+    """The registry's rows (champion, challengers, retired) with their out-of-time test metrics."""
+    if not snapshot.has(MODEL_REGISTRY):
+        return None
+    sql = (
+        "select model_version, status, trained_at, as_of_date, train_start, train_end, test_start, test_end,"
+        " test_auc, test_gini, test_ks, test_brier from r"
+        " order by case status when 'champion' then 0 when 'challenger' then 1 else 2 end, trained_at desc"
+    )
+    return _query(snapshot, sql, r=MODEL_REGISTRY)

@@ -33,9 +33,24 @@ class PublishedTable:
     order_by: str
 
 
-# Every mart a bundle carries. The scored mart is the API's; monitoring marts join it here.
+# The scored mart: what the score API reads (and the first table of every bundle).
+SCORED_MART = PublishedTable(SCORES_TABLE, "marts.fct_client_scores", "score_date, client_id")
+# Every mart a bundle carries: the scored mart, and what the risk dashboard reads beside it (the monitoring
+# marts, the clients' balance history, the model registry's rows without their artifact folders); the
+# dashboard's exposure in models/marts/_marts__exposures.yml lists the same relations.
 PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
-    PublishedTable(SCORES_TABLE, "marts.fct_client_scores", "score_date, client_id"),
+    SCORED_MART,
+    PublishedTable("client_history", "marts.fct_client_history", "client_id, feature_date"),
+    PublishedTable("mon_feature_drift", "marts.mon_feature_drift", "feature_date, feature"),
+    PublishedTable("mon_feature_bins", "marts.mon_feature_bins", "feature_date, feature, bin_index"),
+    PublishedTable("mon_score_drift", "marts.mon_score_drift", "score_date, score_variable"),
+    PublishedTable("mon_score_mix", "marts.mon_score_mix", "score_date, dimension, level_name"),
+    PublishedTable(
+        "mon_model_performance", "marts.mon_model_performance", "cohort_grain, cohort_start, scorer"
+    ),
+    PublishedTable("mon_model_calibration", "marts.mon_model_calibration", "score_date, scorer, decile"),
+    PublishedTable("mon_alerts", "marts.mon_alerts", "alert_date, alert_type, subject"),
+    PublishedTable("model_registry", "staging.stg_ml__model_registry", "trained_at, model_version"),
 )
 
 
@@ -85,12 +100,13 @@ def publish_bundle(
     # Opened as dbt opens it (attached as `riskmart`); dbt releases the file after each of its commands.
     with connect_warehouse(warehouse) as con:
         rows, dates, latest = con.execute(
-            f"select count(*), count(distinct score_date), max(score_date) from {PUBLISHED_TABLES[0].relation}"  # noqa: S608
+            f"select count(*), count(distinct score_date), max(score_date) from {SCORED_MART.relation}"  # noqa: S608
         ).fetchone()
         score_date = str(latest) if latest else None
         with BundleWriter(publish_dir, score_date, keep=keep) as out:
             table_rows = {}
             for table in tables:
+                _require_relation(con, table)
                 count = con.execute(f"select count(*) from {table.relation}").fetchone()[0]  # noqa: S608
                 con.execute(
                     f"copy (select * from {table.relation} order by {table.order_by}) "  # noqa: S608
@@ -124,6 +140,20 @@ def publish_bundle(
                 }
             )
     return PublishResult(path, int(rows), int(dates), score_date)
+
+
+def _require_relation(con, table: PublishedTable) -> None:
+    schema, name = table.relation.split(".")
+    found = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    if not found:
+        raise PublishError(
+            f"the warehouse has no {table.relation} to publish as {table.name}: build it first"
+            " (`riskmart run` builds every published mart)"
+        )
 
 
 def _model_folder(version: str, registry_path: Path | None) -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskmart.publish import SEEDS_SCHEMA, PublishResult, publish_bundle
+from riskmart.publish import SCORED_MART, SEEDS_SCHEMA, PublishResult, publish_bundle
 
 # Ids are opaque strings: accents, dashes, underscores, spaces, a literal percent sign, a dot.
 ODD_CLIENT_IDS = ("cliente_ñandú-01", "Émpresa Ü 42", "a b", "x%2Fy", "día_1.5", "CLI-000")
@@ -236,4 +236,5 @@ def build_published_snapshot(
                     f"create table {SEEDS_SCHEMA}.{name} as select * from seeded.{SEEDS_SCHEMA}.{name}"
                 )
             con.execute("detach seeded")
-        return publish_bundle(warehouse, publish_dir, card, registry_path=registry_dir)
+        # the scored mart alone: what the API reads (the dashboard's marts are not built here)
+        return publish_bundle(warehouse, publish_dir, card, registry_path=registry_dir, tables=(SCORED_MART,))

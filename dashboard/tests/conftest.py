@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -34,3 +37,20 @@ def shown_text(app: AppTest) -> str:
     parts += [f"{m.label}: {m.value}" for m in app.metric]
     parts += [e.value for kind in ("info", "warning", "error", "success") for e in getattr(app, kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def figure_of(chart) -> dict:
+    """The plotly figure an `st.plotly_chart` element of an AppTest run carries (its JSON spec)."""
+    return json.loads(chart.proto.spec)
+
+
+def title_of(chart) -> str:
+    return figure_of(chart)["layout"]["title"]["text"]
+
+
+def trace_values(trace: dict, axis: str) -> list:
+    """A trace's `x` or `y` values: a list, or the typed array plotly writes for numpy data."""
+    values = trace[axis]
+    if isinstance(values, dict):  # {"dtype": "f8", "bdata": <base64>}
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)

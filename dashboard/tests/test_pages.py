@@ -9,7 +9,7 @@ import pytest
 
 from bundle import BundleWriter
 from dashboard import data
-from dashboard.tests.conftest import open_page, shown_text
+from dashboard.tests.conftest import figure_of, open_page, shown_text, title_of, trace_values
 
 
 def _no_exception(app) -> None:
@@ -37,6 +37,16 @@ def test_portfolio_shows_the_days_clients_per_risk_level(demo_cycle, published, 
     actions = app.dataframe[0].value.set_index("action")["clients"].to_dict()
     assert actions == scores["recommended_action"].value_counts().to_dict()
     assert len(app.get("plotly_chart")) >= 1
+    # exposure: mon_score_mix of the day, as the warehouse holds it
+    high = (scores["risk_level"] == "HIGH").mean()
+    assert metrics["HIGH risk share"] == f"{100 * high:.1f} %"
+    with duckdb.connect(str(demo_cycle.settings.warehouse), read_only=True) as con:
+        (outstanding,) = con.execute(
+            "select sum(outstanding) from marts.mon_score_mix where score_date = ? and dimension = 'risk_level'",
+            [demo_cycle.as_of],
+        ).fetchone()
+    assert outstanding > 0
+    assert metrics["Exposure (outstanding)"] == f"{outstanding:,.0f}"
 
 
 def test_client_page_shows_score_probability_and_reasons(demo_cycle, published, monkeypatch):
@@ -55,6 +65,19 @@ def test_client_page_shows_score_probability_and_reasons(demo_cycle, published, 
     assert client["client_id"] in text
     if isinstance(client["reason_1"], str):
         assert f"1. {client['reason_1']}" in text
+    # payments, overdue and utilization history: one point per feature date of the client in the feature mart
+    with duckdb.connect(str(demo_cycle.settings.warehouse), read_only=True) as con:
+        (dates,) = con.execute(
+            "select count(*) from marts.fct_client_features where client_id = ?", [client["client_id"]]
+        ).fetchone()
+    figures = {title_of(c): c for c in app.get("plotly_chart")}
+    for title in (
+        "Overdue amount",
+        "Credit limit utilization",
+        "Payments received in the 30 days to each date",
+    ):
+        figure = figures[f"{title}: {client['client_id']}"]
+        assert len(trace_values(figure_of(figure)["data"][0], "x")) == dates > 1
 
 
 def test_client_page_unknown_id_says_so(published, monkeypatch):
@@ -64,17 +87,25 @@ def test_client_page_unknown_id_says_so(published, monkeypatch):
     assert "No client with an id starting 'NO-SUCH-CLIENT'" in shown_text(app)
 
 
-def test_drift_page_draws_the_published_drift_or_says_it_is_not_published(published, monkeypatch):
+def test_drift_page_counts_the_published_statuses_of_the_latest_date(demo_cycle, published, monkeypatch):
     app = open_page(published, "drift", monkeypatch)
     _no_exception(app)
-    snapshot = data.open_snapshot(published)
-    if snapshot.has(data.FEATURE_DRIFT):
-        drift = data.table(snapshot, data.FEATURE_DRIFT)
-        latest = drift[drift["feature_date"] == drift["feature_date"].max()]
-        metrics = {m.label: m.value for m in app.metric}
-        assert metrics["Features alert (latest date)"] == str(int((latest["status"] == "alert").sum()))
-    else:
-        assert "Feature drift (mon_feature_drift): not published yet" in shown_text(app)
+    with duckdb.connect(str(demo_cycle.settings.warehouse), read_only=True) as con:
+        counts = dict(
+            con.execute(
+                "select status, count(*) from marts.mon_feature_drift"
+                " where feature_date = (select max(feature_date) from marts.mon_feature_drift) group by 1"
+            ).fetchall()
+        )
+    assert counts, "the demo cycle's champion has drift rows"
+    metrics = {m.label: m.value for m in app.metric}
+    for status in data.JUDGED_STATUSES:
+        assert metrics[f"Features {status} (latest date)"] == str(counts.get(status, 0))
+    not_judged = sum(n for status, n in counts.items() if status not in data.JUDGED_STATUSES)
+    assert metrics["Features not judged (latest date)"] == str(not_judged)
+    titles = [title_of(c) for c in app.get("plotly_chart")]
+    assert any(t.startswith("Feature drift status by date") for t in titles)
+    assert any(t.endswith("vs training baseline") for t in titles), "the distribution now vs baseline"
 
 
 def test_model_page_shows_the_champions_card(demo_cycle, published, monkeypatch):

@@ -5,7 +5,6 @@ incremental run equal to a full refresh."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -19,18 +18,12 @@ from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 from ml.warehouse import connect_warehouse
 from riskmart.dbt import run_dbt
-from riskmart.pipeline import DAILY_SCORING_BUILD, MONITORING_SELECTOR, _print_summary
+from riskmart.pipeline import MONITORING_SELECTOR, _print_summary
 from riskmart.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 EPSILON = 1e-4  # seed monitoring_parameters.psi_epsilon
-
-
-@dataclass(frozen=True)
-class Monitored:
-    settings: Settings
-    as_of: date
 
 
 def _frame(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -39,31 +32,9 @@ def _frame(settings: Settings, sql: str, params: list | None = None) -> pd.DataF
 
 
 @pytest.fixture(scope="module")
-def monitored(demo_cycle, tmp_path_factory) -> Monitored:
-    """The session's demo warehouse, copied, with every matured month end scored by the champion (the daily
-    cycle only scores its own date, and performance needs matured cohorts), then the scoring build again."""
-    from ml.score import score_date
-
-    work = tmp_path_factory.mktemp("monitoring")
-    warehouse = work / "riskmart.duckdb"
-    shutil.copy(demo_cycle.settings.warehouse, warehouse)
-    settings = Settings(
-        warehouse=warehouse,
-        landing=demo_cycle.landing,
-        truth=demo_cycle.truth,
-        registry_dir=demo_cycle.settings.registry_path,
-        publish_dir=work / "published",
-    )
-    month_ends = _frame(
-        settings,
-        "select distinct feature_date from marts.fct_client_features where is_month_end and feature_date <= ?"
-        " order by 1",
-        [demo_cycle.as_of - timedelta(days=60)],
-    )["feature_date"]
-    for day in month_ends:
-        score_date(settings, pd.Timestamp(day).date())
-    run_dbt(settings, DAILY_SCORING_BUILD, as_of=demo_cycle.as_of, quiet=True)
-    return Monitored(settings, demo_cycle.as_of)
+def monitored(monitored_cycle):
+    """The session's demo cycle with every matured month end scored (conftest.monitored_cycle)."""
+    return monitored_cycle
 
 
 def _champion(settings: Settings) -> str:
