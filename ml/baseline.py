@@ -112,14 +112,16 @@ def baseline_rows(
     created_at: datetime,
     windows: dict[str, int] | None = None,
     history_start: date | None = None,
+    matrix: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rows of ml_feature_baselines for one model: every feature of `feature_set` read from `frame` (its
     training rows, as the model consumed them; for a feature with a look-back window in `windows`, those at
     least the window after `history_start` when any are), then the model's probability and margin on all
-    the rows."""
+    the rows. `matrix` is build_matrix(frame, feature_set) when the caller has it already."""
     if frame.empty:
         raise BaselineError("no training rows to compute a baseline from")
-    matrix = build_matrix(frame, feature_set)
+    if matrix is None:
+        matrix = build_matrix(frame, feature_set)
     dates = pd.to_datetime(frame["feature_date"])
     rows: list[dict] = []
     for feature in feature_set.features:

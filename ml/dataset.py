@@ -188,6 +188,15 @@ def load_ground_truth(truth: Path | pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _rows_on(frame: pd.DataFrame, dates: list) -> pd.DataFrame:
+    """The rows of `frame` on `dates`, consecutive dates of it: a slice when the frame is in date order (as
+    load_training_set reads it; a filter copies every column of ~100 for 250,000 rows), else a filter."""
+    days = frame["feature_date"]
+    if days.is_monotonic_increasing:
+        return frame.iloc[days.searchsorted(min(dates), "left") : days.searchsorted(max(dates), "right")]
+    return frame[days.isin(dates)]
+
+
 def split_out_of_time(frame: pd.DataFrame, *, test_share: float, valid_share: float) -> OutOfTimeSplit:
     """Test on the latest dates holding at least `test_share` of the rows, early-stop and calibrate on the
     dates before them holding at least `valid_share`, train on all older dates."""
@@ -223,9 +232,9 @@ def split_out_of_time(frame: pd.DataFrame, *, test_share: float, valid_share: fl
             " build more history or lower the test and validation shares"
         )
     split = OutOfTimeSplit(
-        train=frame[frame["feature_date"].isin(train_dates)],
-        valid=frame[frame["feature_date"].isin(valid_dates)],
-        test=frame[frame["feature_date"].isin(test_dates)],
+        train=_rows_on(frame, train_dates),
+        valid=_rows_on(frame, valid_dates),
+        test=_rows_on(frame, test_dates),
     )
     for name, part in (("train", split.train), ("validation", split.valid), ("test", split.test)):
         if part[LABEL].nunique() < 2:

@@ -99,20 +99,23 @@ def booster_params(feature_set: FeatureSet, train_y: np.ndarray, extra: dict | N
     }
 
 
+def dmatrix(matrix: pd.DataFrame, label: np.ndarray | None = None) -> xgb.DMatrix:
+    """XGBoost's input for a model matrix (scoring.features.build_matrix). Building one copies every value:
+    training builds each once and reuses it for the fit, the margins and the baseline."""
+    return xgb.DMatrix(matrix, label=label, enable_categorical=True)
+
+
 def fit_booster(
-    train_x: pd.DataFrame,
-    train_y: np.ndarray,
-    valid_x: pd.DataFrame,
-    valid_y: np.ndarray,
+    dtrain: xgb.DMatrix,
+    dvalid: xgb.DMatrix,
     feature_set: FeatureSet,
     extra_params: dict | None = None,
 ) -> tuple[xgb.Booster, dict, int]:
-    """Train with early stopping on the validation dates, then keep the fewest trees whose validation AUC
-    is within VALID_AUC_TOLERANCE of the best. Returns that booster (so the saved model, its margins and
-    its contributions agree), the parameters used and the number of rounds trained."""
-    params = booster_params(feature_set, train_y, extra_params)
-    dtrain = xgb.DMatrix(train_x, label=train_y, enable_categorical=True)
-    dvalid = xgb.DMatrix(valid_x, label=valid_y, enable_categorical=True)
+    """Train with early stopping on the validation dates (both matrices labelled, see `dmatrix`), then keep
+    the fewest trees whose validation AUC is within VALID_AUC_TOLERANCE of the best. Returns that booster (so
+    the saved model, its margins and its contributions agree), the parameters used and the number of rounds
+    trained."""
+    params = booster_params(feature_set, dtrain.get_label(), extra_params)
     history: dict = {}
     booster = xgb.train(
         params,
@@ -128,10 +131,9 @@ def fit_booster(
     return booster[:n_trees], params, len(valid_auc)
 
 
-def margins(booster: xgb.Booster, matrix: pd.DataFrame) -> np.ndarray:
-    return booster.predict(xgb.DMatrix(matrix, enable_categorical=True), output_margin=True).astype(
-        np.float64
-    )
+def margins(booster: xgb.Booster, matrix: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
+    data = matrix if isinstance(matrix, xgb.DMatrix) else dmatrix(matrix)
+    return booster.predict(data, output_margin=True).astype(np.float64)
 
 
 def _baseline_metrics(warehouse: Warehouse, test: pd.DataFrame) -> dict | None:
@@ -242,11 +244,12 @@ def train_model(
 
     clock = time.perf_counter()
     runtime = {"nthread": settings.ml_threads} if settings.ml_threads > 0 else {}
-    booster, params, rounds_trained = fit_booster(train_x, y_train, valid_x, y_valid, feature_set, runtime)
+    dtrain, dvalid = dmatrix(train_x, y_train), dmatrix(valid_x, y_valid)
+    booster, params, rounds_trained = fit_booster(dtrain, dvalid, feature_set, runtime)
     seconds["fit"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    calibrator = Calibrator.fit(settings.ml_calibration, margins(booster, valid_x), y_valid)
+    calibrator = Calibrator.fit(settings.ml_calibration, margins(booster, dvalid), y_valid)
     test_probability = calibrator.predict(margins(booster, test_x))
     model_metrics = score_metrics(y_test, test_probability)
     baseline = _baseline_metrics(warehouse, split.test)
@@ -296,10 +299,11 @@ def train_model(
             CARD_FILE: card,
         },
     )
-    train_margin = margins(booster, train_x)
+    train_margin = margins(booster, dtrain)
     reference = baseline_rows(
         split.train,
         feature_set,
+        matrix=train_x,
         probability=calibrator.predict(train_margin),
         margin=train_margin,
         model_version=version,

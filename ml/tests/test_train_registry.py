@@ -230,7 +230,7 @@ def test_the_fewest_trees_within_the_tolerance_of_the_best_validation_auc_are_ke
     from ml.dataset import split_out_of_time
     from ml.evaluate import roc_auc
     from ml.features import select_features
-    from ml.train import VALID_AUC_TOLERANCE, fit_booster
+    from ml.train import VALID_AUC_TOLERANCE, dmatrix, fit_booster
 
     frame = client_frame.drop(columns=["pd_true"])
     split = split_out_of_time(frame, test_share=0.2, valid_share=0.2)
@@ -238,10 +238,8 @@ def test_the_fewest_trees_within_the_tolerance_of_the_best_validation_auc_are_ke
     valid_x = build_matrix(split.valid, features)
     y_valid = split.valid["default_next_60d"].to_numpy()
     booster, params, rounds = fit_booster(
-        build_matrix(split.train, features),
-        split.train["default_next_60d"].to_numpy(),
-        valid_x,
-        y_valid,
+        dmatrix(build_matrix(split.train, features), split.train["default_next_60d"].to_numpy()),
+        dmatrix(valid_x, y_valid),
         features,
     )
     kept = booster.num_boosted_rounds()
