@@ -65,7 +65,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         repository = PublishedSnapshotRepository(settings.publish_path, settings.api_snapshot_poll_seconds)
-        audit = AuditLog(settings.audit_log_path)
+        audit = AuditLog(
+            settings.audit_log_path, rotate=settings.audit_log_rotate, max_bytes=settings.audit_log_max_bytes
+        )
         repository.start()
         app.state.repository = repository
         app.state.audit = audit

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,14 @@ class ApiSettings(BaseSettings):
     )
     audit_log: Path | None = Field(
         None, description="API audit log (JSON lines); default audit/api_audit.jsonl beside the publish dir."
+    )
+    audit_log_rotate: Literal["daily", "size", "never"] = Field(
+        "daily",
+        description="Rotate the audit log each UTC day (to <name>.<YYYY-MM-DD>), by size (past"
+        " audit_log_max_bytes, to <name>.<UTC time>), or never. Rotated files are kept.",
+    )
+    audit_log_max_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, description="With audit_log_rotate=size: the size a file may reach."
     )
     api_snapshot_poll_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the API checks CURRENT for a newer published bundle."

@@ -386,7 +386,8 @@ def run(
     wait: WaitOpt = False,
     wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
-    """The daily cycle: ingest → dbt build (features) → train when due → score → dbt build (scores) → publish."""
+    """The daily cycle: ingest → dbt build (features) → train when due → score → dbt build (scores) → publish
+    → maintain (retention and CHECKPOINT; RISKMART_MAINTAIN_AFTER_RUN=false skips it)."""
     from ml.registry import ModelIntegrityError
     from riskmart.dbt import DbtError
     from riskmart.pipeline import CycleError, run_daily_cycle
@@ -435,6 +436,44 @@ def backfill_days(
         raise model_failed_checksum(exc, settings) from None
     except CycleError as exc:
         raise fail(str(exc), exc.hint) from None
+
+
+@app.command("maintain")
+def maintain(
+    warehouse: WarehouseOpt = None,
+    rewrite: Annotated[
+        bool,
+        typer.Option(
+            "--rewrite",
+            help="Also copy the whole database into a new file and swap it in, which gives the space retention"
+            " freed back to the disk (DuckDB reuses free space but never shortens a file). Needs room for a"
+            " second copy.",
+        ),
+    ] = False,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Retention and compaction: prune the staged change log, keep full contributions for
+    RISKMART_CONTRIBUTIONS_KEEP_DAYS score dates, CHECKPOINT the file (`riskmart run` ends with it)."""
+    from riskmart.dbt import DbtError
+    from riskmart.maintain import MaintainError, maintain_warehouse
+
+    settings = get_settings(warehouse=warehouse)
+    try:
+        with holding_warehouse(settings, "maintain", wait, wait_seconds):
+            result = maintain_warehouse(settings, rewrite=rewrite)
+    except MaintainError as exc:
+        raise fail(str(exc), exc.hint) from None
+    except DbtError as exc:
+        raise dbt_failed(
+            exc, "read the failure above; nothing was deleted, rerun `riskmart maintain`"
+        ) from None
+    table = Table(title=f"riskmart maintain ({result.seconds:.1f} s)", show_header=False)
+    table.add_column("what")
+    table.add_column("done")
+    for what, done in result.lines():
+        table.add_row(what, done)
+    console.print(table)
 
 
 @app.command("serve")

@@ -50,6 +50,7 @@ class CycleSummary:
     risk_levels: dict[str, int] = field(default_factory=dict)
     alerts: list[dict] = field(default_factory=list)  # marts.mon_alerts of the as-of date
     published: str | None = None
+    maintenance: list[tuple[str, str]] = field(default_factory=list)  # riskmart.maintain, when it ran
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -76,7 +77,8 @@ def latest_export_date(settings: Settings) -> date | None:
 
 
 def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console) -> CycleSummary:
-    """ingest → dbt build (features) → train if due → score → dbt build (scores) → publish → summary."""
+    """ingest → dbt build (features) → train if due → score → dbt build (scores) → publish → maintain
+    (`riskmart.maintain`, unless settings.maintain_after_run is off) → summary."""
     from ingest.loader import ingest_landing
     from ml.dataset import GroundTruthError, NotEnoughHistoryError
     from ml.registry import champion_info
@@ -133,6 +135,12 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
             settings.warehouse, settings.publish_path, champion, registry_path=settings.registry_path
         )
     summary.published = str(published.path)
+    if settings.maintain_after_run:
+        from riskmart.maintain import maintain_warehouse
+
+        # last, after publishing: the day's scores are out even if maintenance fails (a rerun redoes it)
+        with _step("maintain", summary, console):
+            summary.maintenance = maintain_warehouse(settings).lines()
     summary.risk_levels = _risk_levels(settings, summary.as_of)
     summary.alerts = todays_alerts(settings, summary.as_of)
     if champion is None:
@@ -212,5 +220,7 @@ def _print_summary(summary: CycleSummary, console: Console) -> None:
             f" (threshold {alert['threshold']:.3g}); {alert['recommended_action']}",
         )
     table.add_row("published", summary.published or "-")
+    for what, done in summary.maintenance:
+        table.add_row(what, done)
     table.add_row("seconds", ", ".join(f"{k} {v}" for k, v in summary.seconds.items()))
     console.print(table)

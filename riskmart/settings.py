@@ -47,6 +47,18 @@ class Settings(ApiSettings):
     ml_calibration: Literal["platt", "isotonic"] = Field(
         "platt", description="Probability calibration method."
     )
+    contributions_keep_days: int = Field(
+        35,
+        ge=1,
+        description="Score dates (newest first) that keep every feature's contribution (ml.ml_scores,"
+        " ~1.9 KB a row); older rows keep only their top reasons (ml.ml_score_reasons). 35: a month of"
+        " disputes plus a margin.",
+    )
+    maintain_after_run: bool = Field(
+        True,
+        description="`riskmart run` ends with `riskmart maintain` (retention, CHECKPOINT); false: run it"
+        " yourself, e.g. weekly.",
+    )
     # One thread: at riskmart's sizes XGBoost's many short parallel steps cost more in waiting than they
     # save when other work shares the cores (a fit at 20,000 x 24: 3 s of CPU on one thread, 7-26 s on two).
     ml_threads: int = Field(1, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
