@@ -40,12 +40,15 @@ pipeline: $(STAMP)
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
-# sqlfluff's dbt templater compiles the project against a warehouse: an empty scratch one is enough.
+# sqlfluff's dbt templater compiles the project against a warehouse: a scratch one holding the seeds (the rule
+# and score models read the seed rule_score_components when they compile).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	lint_dir=$$(mktemp -d) && RISKMART_WAREHOUSE=$$lint_dir/lint.duckdb $(BIN)/sqlfluff lint models tests \
-		&& rm -rf $$lint_dir
+	lint_dir=$$(mktemp -d) && export RISKMART_WAREHOUSE=$$lint_dir/lint.duckdb \
+		&& $(BIN)/dbt seed --quiet --project-dir . --profiles-dir profiles \
+			--target-path $$lint_dir/target --log-path $$lint_dir/logs \
+		&& $(BIN)/sqlfluff lint models tests && rm -rf $$lint_dir
 
 format: $(STAMP)
 	$(BIN)/ruff format .

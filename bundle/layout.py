@@ -10,8 +10,10 @@
         model_card.json                    the champion's card (absent when the rules score alone)
         model/                             the champion's files (XGBoost JSON, calibrator, feature list)
         seeds/<name>.parquet               the dbt seeds as the warehouse built them
-        applicant/                         what applicant scoring runs (the no-history feature row, the
-                                           scoring marts' compiled SQL)
+        applicant/no_history_features.parquet   the feature row of a client with no history (dbt's
+                                           intermediate.int_no_history_features)
+        applicant/scoring_query.parquet    the scoring marts' macros rendered for an applicant (dbt's
+                                           marts.applicant_scoring_query): what applicant scoring runs
 
 A bundle is never changed once CURRENT names it; a reader that verified it may keep using its files.
 """
@@ -27,6 +29,9 @@ MODEL_CARD_FILE = "model_card.json"
 MODEL_DIR = "model"
 SEEDS_DIR = "seeds"
 APPLICANT_DIR = "applicant"
+# Tables applicant scoring reads (published like the marts, under APPLICANT_DIR).
+NO_HISTORY_FEATURES_TABLE = f"{APPLICANT_DIR}/no_history_features"
+SCORING_QUERY_TABLE = f"{APPLICANT_DIR}/scoring_query"
 # How many bundles a publish keeps (the current one included): older ones are a short fallback only.
 KEEP_BUNDLES = 3
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundle import CURRENT_FILE, MODEL_CARD_FILE, MODEL_DIR, SCORES_TABLE, BundleWriter
-from bundle.layout import KEEP_BUNDLES, seed_file, table_file
+from bundle.layout import (
+    KEEP_BUNDLES,
+    NO_HISTORY_FEATURES_TABLE,
+    SCORING_QUERY_TABLE,
+    seed_file,
+    table_file,
+)
 from ml.warehouse import connect_warehouse
 
 # The schema dbt builds the seeds in (dbt_project.yml: seeds +schema).
@@ -33,6 +39,11 @@ class PublishedTable:
     order_by: str
 
 
+# What applicant scoring runs: the no-history feature row and the scoring marts' macros rendered for it.
+APPLICANT_TABLES: tuple[PublishedTable, ...] = (
+    PublishedTable(NO_HISTORY_FEATURES_TABLE, "intermediate.int_no_history_features", "all"),
+    PublishedTable(SCORING_QUERY_TABLE, "marts.applicant_scoring_query", "step"),
+)
 # The scored mart: what the score API reads (and the first table of every bundle).
 SCORED_MART = PublishedTable(SCORES_TABLE, "marts.fct_client_scores", "score_date, client_id")
 # Every mart a bundle carries: the scored mart, and what the risk dashboard reads beside it (the monitoring
@@ -51,6 +62,7 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable("mon_model_calibration", "marts.mon_model_calibration", "score_date, scorer, decile"),
     PublishedTable("mon_alerts", "marts.mon_alerts", "alert_date, alert_type, subject"),
     PublishedTable("model_registry", "staging.stg_ml__model_registry", "trained_at, model_version"),
+    *APPLICANT_TABLES,
 )
 
 

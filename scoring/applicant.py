@@ -1,16 +1,16 @@
 """Scoring a prospective client, who has no history at the lender, the way the daily pipeline scores one.
 
-The steps mirror the pipeline for a client with no payments, orders, invoices, plans, utilization months
-or limit changes at its feature date (the application date):
-1. the feature row `marts.fct_client_features` would hold (`applicant_features`): what the application
-   carries (industry, requested limit, bureau report), and for every history feature the value the
-   feature models give when there is no history (0 for counts and amounts, NULL for ratios and recency);
+Nothing of the scoring marts is re-implemented here; everything comes from the published bundle:
+1. the feature row `marts.fct_client_features` would hold (`applicant_features`): the bundle's no-history
+   row (dbt's `int_no_history_features`, which the feature models fill missing history from) plus what the
+   application carries (industry, requested limit, bureau report);
 2. the bundle's champion, applied with the code the daily scoring runs (`scoring.model`: feature matrix,
    calibration, contributions, reasons);
-3. `marts.fct_rule_scores` and `marts.fct_client_scores` (rule score, blend, score scale, band, risk
-   policy, reasons in words) computed from the seeds as the bundle carries them (as dbt built them).
-`api/tests/test_applicants.py` holds this to the pipeline: for real new clients without history, the
-feature row and the probability equal the marts' (within 1e-6).
+3. the bundle's scoring query (dbt's `applicant_scoring_query`: the macros `rule_scores` and
+   `client_scores` that build `fct_rule_scores` and `fct_client_scores`), run in-process with DuckDB over
+   the row, the champion's output and the bundle's seeds. Weights, caps, the component -> feature map, the
+   score scale, bands and policy are the seeds' values as dbt built them.
+`api/tests/test_applicant_parity.py` holds this to the marts.
 """
 
 from __future__ import annotations
@@ -21,92 +21,59 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from bundle import Bundle, BundleError
+from bundle.layout import NO_HISTORY_FEATURES_TABLE, SCORING_QUERY_TABLE
 from scoring.features import NUMERIC, FeatureError
-from scoring.model import ModelFileError, ScoringModel, load_model_files
+from scoring.model import ModelFileError, ScoringModel, load_model_files, score_frame
 
 APPLICANT_ID = "applicant"
 # An applicant becomes an active client; this is the status its first snapshot row would carry.
 APPLICANT_ACCOUNT_STATUS = "active"
+REASON_RANKS = (1, 2, 3)
 
-# Each rule component and the feature it reads: the list in models/marts/fct_rule_scores.sql (weights and
-# thresholds are the seed rule_score_components, read below), in the order the SQL sums them.
-RULE_COMPONENT_FEATURES = (
-    ("payment_timeliness", "recency_weighted_payment_score_90d"),
-    ("overdue_invoices", "oldest_overdue_days"),
-    ("payment_stability", "stddev_days_past_due_6m"),
-    ("deterioration", "days_past_due_velocity"),
-    ("utilization", "utilization_ratio_avg_3m"),
-    ("active_payment_plans", "active_payment_plans"),
-    ("defaulted_payment_plans", "defaulted_payment_plans"),
-    ("bureau_score", "bureau_score"),
-    ("bureau_defaults", "bureau_defaults"),
+# The relations the scoring query reads besides the seeds (models/marts/scoring/applicant_scoring_query.sql).
+FEATURES_RELATION = "applicant_features"
+MODEL_SCORES_SCHEMA = pa.schema(
+    [
+        ("client_id", pa.string()),
+        ("feature_date", pa.date32()),
+        ("model_probability", pa.float64()),
+        ("model_version", pa.string()),
+    ]
 )
-
-# History features of a client without payments, orders, invoices, plans or limit changes, as the
-# intermediate feature models produce them (0 for counts and amounts; NULL where there is nothing to
-# average, date or divide).
-NO_HISTORY_FEATURES: dict[str, int | float | None] = {
-    # int_client_payment_features
-    "recency_weighted_payment_score_30d": None,
-    "recency_weighted_payment_score_90d": None,
-    "recency_weighted_payment_score_180d": None,
-    "payment_count_total": 0,
-    "payment_count_30d": 0,
-    "payment_count_90d": 0,
-    "payment_count_180d": 0,
-    "payment_amount_30d": 0.0,
-    "payment_amount_90d": 0.0,
-    "payment_amount_180d": 0.0,
-    "mean_days_past_due_6m": None,
-    "max_days_past_due_6m": None,
-    "stddev_days_past_due_6m": None,
-    "share_paid_late_6m": None,
-    "share_paid_30_plus_late_6m": None,
-    "days_past_due_velocity": None,
-    "days_since_last_payment": None,
-    # int_client_invoice_features
-    "open_invoice_count": 0,
-    "open_invoice_amount": 0.0,
-    "overdue_invoice_count": 0,
-    "overdue_amount": 0.0,
-    "overdue_amount_1_30_days": 0.0,
-    "overdue_amount_31_59_days": 0.0,
-    "overdue_amount_60_plus_days": 0.0,
-    "invoices_60_plus_days_past_due": 0,
-    "oldest_overdue_days": 0,
-    # int_client_order_features
-    "order_count_30d": 0,
-    "order_count_90d": 0,
-    "order_value_30d": 0.0,
-    "order_value_90d": 0.0,
-    "order_value_trend": None,
-    "cancelled_order_share_180d": None,
-    "returned_order_share_180d": None,
-    "days_since_last_order": None,
-    # int_client_credit_features (beyond the limit and the outstanding balance). The lender's export
-    # carries a utilization row for the current month from the day a client is registered: 0 % when unused.
-    "utilization_ratio_avg_3m": 0.0,
-    "utilization_ratio_max_3m": 0.0,
-    "utilization_ratio_avg_6m": 0.0,
-    "utilization_ratio_max_6m": 0.0,
-    "months_near_limit_6m": 0,
-    "months_over_limit_6m": 0,
-    "credit_limit_changes_6m": 0,
-    "credit_limit_net_change_6m": 0.0,
-    # int_client_plan_features
-    "payment_plan_count": 0,
-    "active_payment_plans": 0,
-    "completed_payment_plans": 0,
-    "defaulted_payment_plans": 0,
-    "months_since_last_plan": None,
-}
+MODEL_REASONS_SCHEMA = pa.schema(
+    [
+        ("client_id", pa.string()),
+        ("feature_date", pa.date32()),
+        ("rank", pa.int64()),
+        ("feature", pa.string()),
+        ("feature_value", pa.string()),
+        ("contribution", pa.float64()),
+    ]
+)
+# Columns of the applicant's row that are not history (the no-history row has the history), with their types.
+APPLICATION_COLUMNS = pa.schema(
+    [
+        ("client_id", pa.string()),
+        ("feature_date", pa.date32()),
+        ("industry", pa.string()),
+        ("account_status", pa.string()),
+        ("tenure_months", pa.int32()),
+        ("segment", pa.string()),
+        ("in_default_at_feature_date", pa.bool_()),
+        ("credit_limit", pa.float64()),
+        ("outstanding", pa.float64()),
+        ("utilization_ratio_now", pa.float64()),
+    ]
+)
 
 
 class ApplicantScoringUnavailable(Exception):
-    """The applicant cannot be scored as the pipeline would (seeds or model unreadable): a 503."""
+    """The applicant cannot be scored as the pipeline would (bundle parts or model unreadable): a 503."""
 
 
 @dataclass(frozen=True)
@@ -133,18 +100,26 @@ class Application:
 
 
 def _round_half_away(value: float, digits: int = 0) -> float:
-    """SQL round(): halves away from zero (Python's round() goes to even)."""
+    """SQL round(), as the feature models round money and ratios: halves away from zero."""
     scale = 10.0**digits
     return math.copysign(math.floor(abs(value) * scale + 0.5) / scale, value)
 
 
-def applicant_features(application: Application, parameters: dict[str, float]) -> dict[str, Any]:
-    """The row marts.fct_client_features would hold for the applicant on its application date."""
-    # fct_client_features: new while tenure or the payment count is under the feature_parameters seed's bar
-    new = 0 < parameters["new_client_max_tenure_months"] or 0 < parameters["new_client_min_payments"]
+def applicant_features(
+    application: Application, no_history: dict[str, Any], parameters: dict[str, float]
+) -> dict[str, Any]:
+    """The row marts.fct_client_features would hold for the applicant on its application date: the
+    bundle's no-history row (`no_history`), the client's own columns, and the bureau report as staging and
+    int_client_bureau_features read one."""
+    # fct_client_features: new while tenure (0) or the payment count is under the feature_parameters bar
+    new = (
+        0 < parameters["new_client_max_tenure_months"]
+        or no_history["payment_count_total"] < parameters["new_client_min_payments"]
+    )
     limit = _round_half_away(application.requested_credit_limit, 2)
     report = application.bureau_report
     features: dict[str, Any] = {
+        **no_history,
         "client_id": APPLICANT_ID,
         "feature_date": application.application_date,
         "industry": application.industry,
@@ -152,20 +127,13 @@ def applicant_features(application: Application, parameters: dict[str, float]) -
         "tenure_months": 0,
         "segment": "new" if new else "established",
         "in_default_at_feature_date": False,
-        **NO_HISTORY_FEATURES,
         "credit_limit": limit,
         "outstanding": 0.0,
         "utilization_ratio_now": None if limit == 0 else 0.0,
-        "has_bureau_report": report is not None,
-        "bureau_score": None,
-        "bureau_defaults": None,
-        "external_debt": None,
-        "active_credits": None,
-        "bureau_rejected": None,
-        "bureau_report_age_days": None,
     }
     if report is not None:
         features |= {
+            "has_bureau_report": True,
             "bureau_score": None
             if report.puntaje_credito is None
             else _round_half_away(report.puntaje_credito, 6),
@@ -178,134 +146,6 @@ def applicant_features(application: Application, parameters: dict[str, float]) -
             "bureau_report_age_days": (application.application_date - report.fecha_consulta).days,
         }
     return features
-
-
-@dataclass(frozen=True)
-class ScoringSeeds:
-    """The seeds the scoring marts read, from the dbt project's seeds folder."""
-
-    scale: dict[str, float]
-    bands: list[dict[str, Any]]
-    policy: list[dict[str, Any]]
-    weights: dict[str, tuple[float, float]]
-    feature_reasons: dict[str, str]
-    rule_components: dict[str, dict[str, Any]]
-    parameters: dict[str, float]
-
-    @classmethod
-    def load(cls, bundle: Bundle) -> ScoringSeeds:
-        def rows(name: str) -> list[dict[str, Any]]:
-            try:
-                return bundle.seed(name).to_pylist()
-            except BundleError as exc:
-                raise ApplicantScoringUnavailable(str(exc)) from exc
-
-        def number(value: Any) -> float | None:
-            return None if value is None or (isinstance(value, str) and value.strip() == "") else float(value)
-
-        try:
-            scale = {k: float(v) for k, v in rows("score_scale")[0].items()}
-            bands = [
-                {"band": r["score_band"], "min": number(r["min_score"]), "max": number(r["max_score"])}
-                for r in rows("score_bands")
-            ]
-            policy = sorted(
-                (
-                    {
-                        "priority": int(r["priority"]),
-                        "risk_level": r["risk_level"],
-                        "action": r["recommended_action"],
-                        "min_p": number(r["min_probability"]),
-                        "max_p": number(r["max_probability"]),
-                        "min_u": number(r.get("min_utilization_ratio")),
-                        "max_u": number(r.get("max_utilization_ratio")),
-                    }
-                    for r in rows("risk_policy")
-                ),
-                key=lambda r: r["priority"],
-            )
-            weights = {
-                r["segment"]: (float(r["model_weight"]), float(r["rule_weight"]))
-                for r in rows("ensemble_weights")
-            }
-            reasons = {r["feature"]: r["reason"] for r in rows("feature_reasons")}
-            components = {
-                r["component"]: {
-                    "weight": float(r["weight"]),
-                    "safe": float(r["safe_value"]),
-                    "risky": float(r["risky_value"]),
-                    "missing": float(r["risk_if_missing"]),
-                    "description": r["description"],
-                }
-                for r in rows("rule_score_components")
-            }
-            parameters = {r["parameter"]: float(r["value"]) for r in rows("feature_parameters")}
-        except (KeyError, ValueError, IndexError, TypeError) as exc:
-            raise ApplicantScoringUnavailable(
-                f"a scoring seed of bundle {bundle.name} is malformed: {exc}"
-            ) from exc
-        absent = [c for c, _ in RULE_COMPONENT_FEATURES if c not in components]
-        if absent:
-            raise ApplicantScoringUnavailable(f"rule_score_components lacks {absent}")
-        return cls(scale, bands, policy, weights, reasons, components, parameters)
-
-    @property
-    def points_per_log_odds(self) -> float:
-        return self.scale["points_to_double_odds"] / math.log(2)
-
-    def rule_score(self, features: dict[str, Any]) -> tuple[int, float, dict[str, float]]:
-        """fct_rule_scores: (rule score 0-1000, its probability, points each component takes off)."""
-        total_weight = 0.0
-        for component, _ in RULE_COMPONENT_FEATURES:
-            total_weight += self.rule_components[component]["weight"]
-        points = {}
-        for component, feature in RULE_COMPONENT_FEATURES:
-            c = self.rule_components[component]
-            value = features[feature]
-            risk = (
-                c["missing"]
-                if value is None
-                else min(1.0, max(0.0, (value - c["safe"]) / (c["risky"] - c["safe"])))
-            )
-            points[component] = 1000.0 * c["weight"] * risk / total_weight
-        taken = 0.0
-        for component, _ in RULE_COMPONENT_FEATURES:
-            taken += points[component]
-        score = int(_round_half_away(1000.0 - taken))
-        intercept = self.parameters["rule_probability_intercept"]
-        slope = self.parameters["rule_probability_slope"]
-        return score, 1.0 / (1.0 + math.exp(-(intercept + slope * score / 1000.0))), points
-
-    def score(self, probability: float) -> int:
-        """The points-to-double-odds scale (macros/scoring/score_scaling.sql)."""
-        s = self.scale
-        factor = self.points_per_log_odds
-        offset = s["base_score"] - factor * math.log(s["base_good_bad_odds"])
-        q = min(max(probability, 1e-9), 1 - 1e-9)
-        return int(
-            _round_half_away(
-                min(s["max_score"], max(s["min_score"], offset + factor * math.log((1 - q) / q)))
-            )
-        )
-
-    def band(self, score: int) -> str:
-        for band in self.bands:
-            if band["min"] <= score <= band["max"]:
-                return band["band"]
-        raise ApplicantScoringUnavailable(f"score_bands has no band for score {score}")
-
-    def decision(self, probability: float, utilization: float | None) -> tuple[str, str]:
-        """The first risk_policy row (by priority) holding the probability and the utilization."""
-        u = 0.0 if utilization is None else utilization
-        for row in self.policy:
-            if (
-                probability >= row["min_p"]
-                and (probability < row["max_p"] or row["max_p"] >= 1)
-                and (row["min_u"] is None or u >= row["min_u"])
-                and (row["max_u"] is None or u < row["max_u"])
-            ):
-                return row["risk_level"], row["action"]
-        raise ApplicantScoringUnavailable(f"risk_policy has no row for probability {probability}")
 
 
 def load_bundle_model(bundle: Bundle, threads: int = 1) -> ScoringModel:
@@ -324,99 +164,191 @@ def load_bundle_model(bundle: Bundle, threads: int = 1) -> ScoringModel:
 
 
 class ApplicantScorer:
-    """Scores applicants with one bundle: its seeds and, when it has one, its champion."""
+    """Scores applicants with one bundle: its no-history row, scoring query, seeds and (when it has one)
+    champion. One in-memory DuckDB connection holds the seeds; one applicant is scored at a time."""
 
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
-        self.seeds = ScoringSeeds.load(bundle)
+        try:
+            defaults = bundle.read_table(NO_HISTORY_FEATURES_TABLE)
+            steps = bundle.read_table(SCORING_QUERY_TABLE).sort_by("step").to_pylist()
+            parameters = {
+                r["parameter"]: float(r["value"]) for r in bundle.seed("feature_parameters").to_pylist()
+            }
+            seeds = {name: bundle.seed(name) for name in bundle.seed_names}
+        except (BundleError, KeyError, TypeError, ValueError) as exc:
+            raise ApplicantScoringUnavailable(f"bundle {bundle.name}: {exc}") from exc
+        if defaults.num_rows != 1 or not steps or steps[-1]["creates_table"] is not None:
+            raise ApplicantScoringUnavailable(
+                f"bundle {bundle.name}: expected one no-history row and scoring steps ending in a select, got"
+                f" {defaults.num_rows} row(s) and {len(steps)} step(s): publish again (`riskmart run`)"
+            )
+        self.no_history_types = defaults.schema
+        self.no_history = defaults.to_pylist()[0]
+        self.parameters = parameters
+        self.steps = steps
         self.model = load_bundle_model(bundle) if bundle.has_model else None
-        self._lock = threading.Lock()  # one XGBoost prediction at a time; applicants are not the hot path
+        self._lock = threading.Lock()
+        self._con = duckdb.connect(":memory:", config={"threads": 1})
+        for name, table in seeds.items():  # copied into tables: DuckDB plans them faster than Arrow scans
+            self._copy_into(name, table)
+        # Score one application now, so a bundle whose query or seeds do not fit is refused at load time.
+        self.score(Application(application_date=date(2000, 1, 1), requested_credit_limit=1.0))
 
     def score(self, application: Application) -> dict[str, Any]:
         """The ClientScore shape for the applicant; a bundle without a model scores by the rules alone."""
-        from scoring.model import score_frame
+        return self.score_many([application])[0]
 
-        seeds = self.seeds
-        features = applicant_features(application, seeds.parameters)
-        rule_score, rule_probability, rule_points = seeds.rule_score(features)
-        model_probability, reasons = None, []
-        model = self.model
-        model_version = None if model is None else model.version
-        if model is not None:
-            with self._lock:
-                frame = _feature_frame(features, model)
-                try:
-                    scores, reason_rows = score_frame(model, frame, datetime.now(UTC).replace(tzinfo=None))
-                except FeatureError as exc:
-                    raise ApplicantScoringUnavailable(
-                        f"the champion {model_version} needs features the applicant row lacks: {exc}"
-                    ) from exc
-            model_probability = float(scores["model_probability"].iloc[0])
-            for row in reason_rows.sort_values("rank").itertuples():
-                reasons.append(
-                    {
-                        "rank": int(row.rank),
-                        "reason": seeds.feature_reasons.get(row.feature, row.feature),
-                        # a missing feature value can carry a contribution too (XGBoost's default branch)
-                        "value": None if pd.isna(row.feature_value) else str(row.feature_value),
-                        "points": int(_round_half_away(row.contribution * seeds.points_per_log_odds)),
-                    }
+    def score_many(self, applications: list[Application]) -> list[dict[str, Any]]:
+        """`score` for several applicants at once: one model prediction and one run of the query."""
+        rows = [
+            applicant_features(application, self.no_history, self.parameters) | {"client_id": str(k)}
+            for k, application in enumerate(applications)
+        ]
+        scored = self.score_rows(rows)
+        return [self._answer(application, scored[str(k)]) for k, application in enumerate(applications)]
+
+    def score_rows(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Rows of fct_client_scores (by client_id) for feature rows shaped as fct_client_features': the
+        champion's output for them, then the scoring query. Applicants' rows come from `applicant_features`;
+        the parity tests pass the mart's own rows too."""
+        with self._lock:
+            model_scores, model_reasons = self._model_output(rows, self.model)
+            return self._run_query(rows, model_scores, model_reasons)
+
+    def _answer(self, application: Application, row: dict[str, Any]) -> dict[str, Any]:
+        for column, seed in (("probability_of_default", "ensemble_weights"), ("score_band", "score_bands"),
+                             ("risk_level", "risk_policy")):  # fmt: skip
+            if row[column] is None:
+                raise ApplicantScoringUnavailable(
+                    f"the seed {seed} of bundle {self.bundle.name} does not cover the applicant"
+                    f" (segment {row['segment']!r}, score {row['score']}, probability"
+                    f" {row['probability_of_default']})"
                 )
-        else:
-            ranked = sorted(((-p, c) for c, p in rule_points.items() if p > 0))[:3]
-            reasons = [
-                {
-                    "rank": k,
-                    "reason": seeds.rule_components[c]["description"],
-                    "value": None,
-                    "points": int(_round_half_away(-neg)),
-                }
-                for k, (neg, c) in enumerate(ranked, start=1)
-            ]
-        segment = features["segment"]
-        if model_probability is None:
-            probability = rule_probability
-        else:
-            if segment not in seeds.weights:
-                raise ApplicantScoringUnavailable(f"ensemble_weights has no row for segment {segment!r}")
-            model_weight, rule_weight = seeds.weights[segment]
-            probability = model_weight * model_probability + rule_weight * rule_probability
-        score = seeds.score(probability)
-        risk_level, action = seeds.decision(probability, features["utilization_ratio_now"])
         return {
             "client_id": application.applicant_reference or APPLICANT_ID,
             "score_date": application.application_date,
-            "probability_of_default": probability,
-            "model_probability": model_probability,
-            "rule_probability": rule_probability,
-            "score": score,
-            "score_band": seeds.band(score),
-            "rule_score": rule_score,
-            "segment": segment,
-            "risk_level": risk_level,
-            "recommended_action": action,
-            "reasons": reasons,
-            "model_version": model_version if model_probability is not None else None,
-            "scored_by": "model" if model_probability is not None else "rules",
+            "probability_of_default": row["probability_of_default"],
+            "model_probability": row["model_probability"],
+            "rule_probability": row["rule_probability"],
+            "score": row["score"],
+            "score_band": row["score_band"],
+            "rule_score": row["rule_score"],
+            "segment": row["segment"],
+            "risk_level": row["risk_level"],
+            "recommended_action": row["recommended_action"],
+            "reasons": [
+                {
+                    "rank": k,
+                    "reason": row[f"reason_{k}"],
+                    "value": row[f"reason_{k}_value"],
+                    "points": row[f"reason_{k}_points"],
+                }
+                for k in REASON_RANKS
+                if row[f"reason_{k}"] is not None
+            ],
+            "model_version": row["model_version"],
+            "scored_by": row["scored_by"],
         }
 
+    def _model_output(
+        self, rows: list[dict[str, Any]], model: ScoringModel | None
+    ) -> tuple[pa.Table, pa.Table]:
+        """The rows ml_scores and ml_score_reasons would hold for the applicants (none without a model)."""
+        # as the daily scoring (ml.score): a client already in default is outside what the model learned
+        rows = [row for row in rows if not row["in_default_at_feature_date"]]
+        if model is None or not rows:
+            return MODEL_SCORES_SCHEMA.empty_table(), MODEL_REASONS_SCHEMA.empty_table()
+        try:
+            scores, reasons = score_frame(
+                model, _feature_frame(rows, model), datetime.now(UTC).replace(tzinfo=None)
+            )
+        except FeatureError as exc:
+            raise ApplicantScoringUnavailable(
+                f"the champion {model.version} needs features the applicant row lacks: {exc}"
+            ) from exc
+        day = {row["client_id"]: row["feature_date"] for row in rows}
+        model_scores = pa.table(
+            {
+                "client_id": list(scores["client_id"]),
+                "feature_date": [day[c] for c in scores["client_id"]],
+                "model_probability": [float(p) for p in scores["model_probability"]],
+                "model_version": [model.version] * len(scores),
+            },
+            schema=MODEL_SCORES_SCHEMA,
+        )
+        model_reasons = pa.table(
+            {
+                "client_id": list(reasons["client_id"]),
+                "feature_date": [day[c] for c in reasons["client_id"]],
+                "rank": [int(r) for r in reasons["rank"]],
+                "feature": list(reasons["feature"]),
+                "feature_value": [None if pd.isna(v) else str(v) for v in reasons["feature_value"]],
+                "contribution": [float(c) for c in reasons["contribution"]],
+            },
+            schema=MODEL_REASONS_SCHEMA,
+        )
+        return model_scores, model_reasons
 
-def _feature_frame(features: dict[str, Any], model: ScoringModel) -> pd.DataFrame:
-    """One row typed as the model expects (numeric: float64 with NaN for NULL; categorical: text)."""
+    def _run_query(
+        self, rows: list[dict[str, Any]], model_scores: pa.Table, model_reasons: pa.Table
+    ) -> dict[str, dict[str, Any]]:
+        """The bundle's scoring steps over the applicants: per client_id, the columns of fct_client_scores."""
+        con = self._con
+        self._copy_into(FEATURES_RELATION, self.features_table(rows))
+        self._copy_into("model_scores", model_scores)
+        self._copy_into("model_reasons", model_reasons)
+        try:
+            for step in self.steps[:-1]:
+                con.execute(f'create or replace temp table "{step["creates_table"]}" as {step["query"]}')
+            cursor = con.execute(self.steps[-1]["query"])
+            names = [c[0] for c in cursor.description]
+            scored = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise ApplicantScoringUnavailable(
+                f"the scoring query of bundle {self.bundle.name} failed on the applicant: {exc}"
+            ) from exc
+        by_client = {row["client_id"]: row for row in scored}
+        if len(scored) != len(rows) or len(by_client) != len(rows):
+            raise ApplicantScoringUnavailable(
+                f"the scoring query of bundle {self.bundle.name} gave {len(scored)} rows for {len(rows)}"
+                " applicant(s)"
+            )
+        return by_client
 
+    def _copy_into(self, name: str, table: pa.Table) -> None:
+        """`table` as the temporary table `name` of the scorer's connection (replacing it)."""
+        self._con.register("arrow_input", table)
+        try:
+            # names are ours: the seeds' names in the bundle's manifest and the query's relations
+            self._con.execute(f'create or replace temp table "{name}" as select * from arrow_input')  # noqa: S608
+        finally:
+            self._con.unregister("arrow_input")
+
+    def features_table(self, rows: list[dict[str, Any]]) -> pa.Table:
+        """Feature rows typed as the feature mart types them (the history columns as the no-history row)."""
+        fields = [
+            *APPLICATION_COLUMNS,
+            *(f for f in self.no_history_types if f.name not in APPLICATION_COLUMNS.names),
+        ]
+        schema = pa.schema(fields)
+        return pa.table({f.name: [row[f.name] for row in rows] for f in schema}, schema=schema)
+
+
+def _feature_frame(rows: list[dict[str, Any]], model: ScoringModel) -> pd.DataFrame:
+    """The rows typed as the model expects (numeric: float64 with NaN for NULL; categorical: text)."""
     columns: dict[str, pd.Series] = {
-        "client_id": pd.Series([features["client_id"]], dtype=object),
-        "feature_date": pd.Series([pd.Timestamp(features["feature_date"])]),
+        "client_id": pd.Series([row["client_id"] for row in rows], dtype=object),
+        "feature_date": pd.Series([pd.Timestamp(row["feature_date"]) for row in rows]),
     }
     for feature in model.features.features:
-        value = features.get(feature.name, _MISSING)
-        if value is _MISSING:
+        if feature.name not in rows[0]:
             continue  # build_matrix names what is missing
+        values = [row[feature.name] for row in rows]
         if feature.kind == NUMERIC:
-            columns[feature.name] = pd.Series([math.nan if value is None else float(value)], dtype="float64")
+            columns[feature.name] = pd.Series(
+                [math.nan if v is None else float(v) for v in values], dtype="float64"
+            )
         else:
-            columns[feature.name] = pd.Series([value], dtype=object)
+            columns[feature.name] = pd.Series(values, dtype=object)
     return pd.DataFrame(columns)
-
-
-_MISSING = object()

@@ -1,7 +1,7 @@
 """The published bundles the API tests and the benchmark serve: the one place that makes them.
 
 `build_published_snapshot` writes synthetic rows of marts.fct_client_scores into a throwaway DuckDB
-warehouse, beside the project's seeds as `dbt seed` builds them, and publishes it with the pipeline's own
+warehouse, beside the project's seeds and the models applicant scoring reads as dbt builds them, and publishes it with the pipeline's own
 publisher (riskmart.publish) and, with a card, a small real champion in a registry folder: the bundle the
 API reads is the real one. When the scoring pipeline can build a small demo warehouse in test time, this
 is the function to switch to it.
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskmart.publish import SCORED_MART, SEEDS_SCHEMA, PublishResult, publish_bundle
+from riskmart.publish import APPLICANT_TABLES, SCORED_MART, SEEDS_SCHEMA, PublishResult, publish_bundle
 
 # Ids are opaque strings: accents, dashes, underscores, spaces, a literal percent sign, a dot.
 ODD_CLIENT_IDS = ("cliente_ñandú-01", "Émpresa Ü 42", "a b", "x%2Fy", "día_1.5", "CLI-000")
@@ -140,15 +140,15 @@ def write_model_artifacts(registry_dir: Path, card: dict, seed: int = 5) -> Path
     from ml.calibration import Calibrator
     from ml.features import CATEGORICAL, NUMERIC, Feature, FeatureSet, build_matrix, monotone_direction
     from ml.registry import sha256_bytes, write_artifacts
-    from scoring.applicant import NO_HISTORY_FEATURES
 
     categorical = {
         "industry": ("agriculture", "construction", "retail", "services"),
         "segment": ("established", "new"),
     }
-    numeric = [*NO_HISTORY_FEATURES, "tenure_months", "credit_limit", "outstanding", "utilization_ratio_now",
-               "has_bureau_report", "bureau_score", "bureau_defaults", "external_debt", "active_credits",
-               "bureau_rejected", "bureau_report_age_days"]  # fmt: skip
+    numeric = ["tenure_months", "credit_limit", "outstanding", "utilization_ratio_now"]
+    numeric += (
+        no_history_columns()
+    )  # every history feature (bureau included), as dbt's no-history row has them
     features = FeatureSet(
         tuple(Feature(name, CATEGORICAL, 0, levels) for name, levels in categorical.items())
         + tuple(Feature(name, NUMERIC, monotone_direction(name)) for name in numeric)
@@ -193,15 +193,29 @@ def write_model_artifacts(registry_dir: Path, card: dict, seed: int = 5) -> Path
     )
 
 
+# The models a bundle carries besides the scored mart that need nothing but the seeds: built by dbt for it.
+SEED_ONLY_MODELS = ("int_no_history_features", "applicant_scoring_query")
+
+
 @functools.cache
 def seeded_warehouse() -> Path:
-    """A warehouse holding only the project's seeds, built by `dbt seed` (once per process)."""
+    """A warehouse holding the project's seeds and the models applicant scoring reads from the bundle (the
+    no-history row, the scoring query), built by dbt (once per process)."""
     from riskmart.dbt import run_dbt
     from riskmart.settings import Settings
 
     warehouse = Path(tempfile.mkdtemp(prefix="riskmart-seeds-")) / "seeds.duckdb"
-    run_dbt(Settings(warehouse=warehouse), ["seed"], quiet=True)
+    settings = Settings(warehouse=warehouse)
+    run_dbt(settings, ["seed"], quiet=True)
+    run_dbt(settings, ["run", "--select", *SEED_ONLY_MODELS], quiet=True)
     return warehouse
+
+
+@functools.cache
+def no_history_columns() -> list[str]:
+    """The columns of dbt's no-history feature row: every history feature of the feature mart."""
+    with duckdb.connect(str(seeded_warehouse()), read_only=True) as con:
+        return [r[0] for r in con.execute("describe intermediate.int_no_history_features").fetchall()]
 
 
 def build_published_snapshot(
@@ -226,15 +240,15 @@ def build_published_snapshot(
             con.register("scores_in", scores)
             con.execute("create table marts.fct_client_scores as select * from scores_in")
             con.execute(f"attach '{seeded_warehouse()}' as seeded (read_only)")
-            con.execute(f"create schema {SEEDS_SCHEMA}")
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'seeded'"
-                " and table_schema = ?",
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables where table_catalog = 'seeded'"
+                " and table_schema in (?, 'intermediate', 'marts')",
                 [SEEDS_SCHEMA],
             ).fetchall():
-                con.execute(
-                    f"create table {SEEDS_SCHEMA}.{name} as select * from seeded.{SEEDS_SCHEMA}.{name}"
-                )
+                con.execute(f"create schema if not exists {schema}")
+                con.execute(f"create table {schema}.{name} as select * from seeded.{schema}.{name}")
             con.execute("detach seeded")
-        # the scored mart alone: what the API reads (the dashboard's marts are not built here)
-        return publish_bundle(warehouse, publish_dir, card, registry_path=registry_dir, tables=(SCORED_MART,))
+        # what the API reads: the scored mart and the applicant tables (the dashboard's marts are not built here)
+        return publish_bundle(
+            warehouse, publish_dir, card, registry_path=registry_dir, tables=(SCORED_MART, *APPLICANT_TABLES)
+        )

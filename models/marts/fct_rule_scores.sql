@@ -1,6 +1,5 @@
-{#- The components and the feature each reads come from the macro `rule_score_components` (shared with
-    the scored mart, which explains them); weights and caps live in the seed `rule_score_components`. -#}
-{%- set components = rule_score_components() %}
+{#- The arithmetic is the macro `rule_scores` (applicant scoring runs the same macro on the posted
+    applicant); the components and the feature each reads are rows of the seed `rule_score_components`. -#}
 {{ config(**incremental_by_feature_date()) }}
 
 with
@@ -13,96 +12,19 @@ to_build as (
 
 ),
 
-settings as (
+features as (
 
-    select
-        {%- for component, feature in components %}
-            max(case when component = '{{ component }}' then weight end) as {{ component }}_weight,
-            max(case when component = '{{ component }}' then safe_value end) as {{ component }}_safe,
-            max(case when component = '{{ component }}' then risky_value end) as {{ component }}_risky,
-            max(case when component = '{{ component }}' then risk_if_missing end) as {{ component }}_missing,
-        {%- endfor %}
-        {{ feature_parameter('rule_probability_intercept') }} as probability_intercept,
-        {{ feature_parameter('rule_probability_slope') }} as probability_slope
-    from {{ ref('rule_score_components') }}
-
-),
-
--- each component's risk: 0 at its safe value, 1 at its risky value, linear between, capped outside
-risks as (
-
-    select
-        features.client_id,
-        features.feature_date,
-        features.segment,
-        {%- for component, feature in components %}
-            case
-                when features.{{ feature }} is null then settings.{{ component }}_missing
-                else least(1.0, greatest(
-                        0.0,
-                        (features.{{ feature }} - settings.{{ component }}_safe)
-                        / (settings.{{ component }}_risky - settings.{{ component }}_safe)
-                    ))
-            end as {{ component }}_risk,
-        {%- endfor %}
-        (
-            {%- for component, feature in components %}
-                settings.{{ component }}_weight{{ ' +' if not loop.last }}
-            {%- endfor %}
-        ) as total_weight,
-        settings.probability_intercept,
-        settings.probability_slope
+    select features.*
     from {{ ref('fct_client_features') }} as features
     inner join to_build
         on features.client_id = to_build.client_id and features.feature_date = to_build.feature_date
-    cross join settings
 
 ),
 
-points as (
+rule_scores as (
 
-    select
-        risks.*,
-        -- noqa: disable=LT02
-        {%- for component, feature in components %}
-        1000.0 * settings.{{ component }}_weight * risks.{{ component }}_risk / risks.total_weight
-            as {{ component }}_points{{ ',' if not loop.last }}
-        {%- endfor %}
-    -- noqa: enable=LT02
-    from risks
-    cross join settings
-
-),
-
-scored as (
-
-    select
-        points.*,
-        cast(round(1000.0 - (
-            {%- for component, feature in components %}
-                points.{{ component }}_points{{ ' +' if not loop.last }}
-            {%- endfor %}
-        )) as {{ dbt.type_int() }}) as rule_score
-    from points
+    {{ rule_scores('features', ref('rule_score_components'), ref('feature_parameters')) }}
 
 )
 
-select
-    -- keys
-    cast(client_id as {{ dbt.type_string() }}) as client_id,
-    cast(feature_date as date) as feature_date,
-    segment,
-
-    -- score: 0 to 1000, higher is safer; and the probability of default it implies
-    rule_score,
-    1.0 / (1.0 + exp(-(probability_intercept + probability_slope * rule_score / 1000.0))) as rule_probability,
-
-    -- points each component takes off 1000, and its risk on 0 (safe) to 1 (full penalty)
-    -- noqa: disable=LT02
-    {%- for component, feature in components %}
-    {{ component }}_points,
-    {{ component }}_risk{{ ',' if not loop.last }}
-    {%- endfor %}
--- noqa: enable=LT02
-
-from scored
+select * from rule_scores

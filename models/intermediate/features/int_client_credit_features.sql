@@ -154,14 +154,41 @@ select
     round(client_dates.credit_limit, 2) as credit_limit,
     round(client_dates.outstanding, 2) as outstanding,
     round(client_dates.outstanding / nullif(client_dates.credit_limit, 0), 6) as utilization_ratio_now,
-    round(utilization.utilization_ratio_avg_3m, 6) as utilization_ratio_avg_3m,
-    round(utilization.utilization_ratio_max_3m, 6) as utilization_ratio_max_3m,
-    round(utilization.utilization_ratio_avg_6m, 6) as utilization_ratio_avg_6m,
-    round(utilization.utilization_ratio_max_6m, 6) as utilization_ratio_max_6m,
-    coalesce(utilization.months_near_limit_6m, 0) as months_near_limit_6m,
-    coalesce(utilization.months_over_limit_6m, 0) as months_over_limit_6m,
-    coalesce(limit_changes.credit_limit_changes_6m, 0) as credit_limit_changes_6m,
-    round(coalesce(limit_changes.credit_limit_net_change_6m, 0), 2) as credit_limit_net_change_6m
+    coalesce(
+        round(utilization.utilization_ratio_avg_3m, 6),
+        {{ no_history_value('utilization_ratio_avg_3m') }}
+    ) as utilization_ratio_avg_3m,
+    coalesce(
+        round(utilization.utilization_ratio_max_3m, 6),
+        {{ no_history_value('utilization_ratio_max_3m') }}
+    ) as utilization_ratio_max_3m,
+    coalesce(
+        round(utilization.utilization_ratio_avg_6m, 6),
+        {{ no_history_value('utilization_ratio_avg_6m') }}
+    ) as utilization_ratio_avg_6m,
+    coalesce(
+        round(utilization.utilization_ratio_max_6m, 6),
+        {{ no_history_value('utilization_ratio_max_6m') }}
+    ) as utilization_ratio_max_6m,
+    coalesce(
+        utilization.months_near_limit_6m,
+        {{ no_history_value('months_near_limit_6m') }}
+    ) as months_near_limit_6m,
+    coalesce(
+        utilization.months_over_limit_6m,
+        {{ no_history_value('months_over_limit_6m') }}
+    ) as months_over_limit_6m,
+    coalesce(
+        limit_changes.credit_limit_changes_6m,
+        {{ no_history_value('credit_limit_changes_6m') }}
+    ) as credit_limit_changes_6m,
+    round(
+        coalesce(
+            limit_changes.credit_limit_net_change_6m,
+            {{ no_history_value('credit_limit_net_change_6m') }}
+        ),
+        2
+    ) as credit_limit_net_change_6m
 from client_dates
 left join utilization
     on

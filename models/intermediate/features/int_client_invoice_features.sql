@@ -92,16 +92,46 @@ aggregated as (
 select
     client_dates.client_id,
     client_dates.feature_date,
-    coalesce(aggregated.open_invoice_count, 0) as open_invoice_count,
-    round(coalesce(aggregated.open_invoice_amount, 0), 2) as open_invoice_amount,
-    coalesce(aggregated.overdue_invoice_count, 0) as overdue_invoice_count,
-    round(coalesce(aggregated.overdue_amount, 0), 2) as overdue_amount,
-    round(coalesce(aggregated.overdue_amount_1_30_days, 0), 2) as overdue_amount_1_30_days,
-    round(coalesce(aggregated.overdue_amount_31_59_days, 0), 2) as overdue_amount_31_59_days,
-    round(coalesce(aggregated.overdue_amount_60_plus_days, 0), 2) as overdue_amount_60_plus_days,
-    coalesce(aggregated.invoices_60_plus_days_past_due, 0) as invoices_60_plus_days_past_due,
+    coalesce(
+        aggregated.open_invoice_count,
+        {{ no_history_value('open_invoice_count') }}
+    ) as open_invoice_count,
+    round(
+        coalesce(
+            aggregated.open_invoice_amount,
+            {{ no_history_value('open_invoice_amount') }}
+        ),
+        2
+    ) as open_invoice_amount,
+    coalesce(
+        aggregated.overdue_invoice_count,
+        {{ no_history_value('overdue_invoice_count') }}
+    ) as overdue_invoice_count,
+    round(coalesce(aggregated.overdue_amount, {{ no_history_value('overdue_amount') }}), 2) as overdue_amount,
+    round(
+        coalesce(aggregated.overdue_amount_1_30_days, {{ no_history_value('overdue_amount_1_30_days') }}),
+        2
+    ) as overdue_amount_1_30_days,
+    round(
+        coalesce(aggregated.overdue_amount_31_59_days, {{ no_history_value('overdue_amount_31_59_days') }}),
+        2
+    ) as overdue_amount_31_59_days,
+    round(
+        coalesce(
+            aggregated.overdue_amount_60_plus_days,
+            {{ no_history_value('overdue_amount_60_plus_days') }}
+        ),
+        2
+    ) as overdue_amount_60_plus_days,
+    coalesce(
+        aggregated.invoices_60_plus_days_past_due,
+        {{ no_history_value('invoices_60_plus_days_past_due') }}
+    ) as invoices_60_plus_days_past_due,
     -- nothing overdue is a known 0, not a missing value
-    coalesce(aggregated.oldest_overdue_days, 0) as oldest_overdue_days
+    coalesce(
+        aggregated.oldest_overdue_days,
+        {{ no_history_value('oldest_overdue_days') }}
+    ) as oldest_overdue_days
 from client_dates
 left join aggregated
     on

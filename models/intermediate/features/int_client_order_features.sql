@@ -52,18 +52,39 @@ aggregated as (
 select
     client_dates.client_id,
     client_dates.feature_date,
-    coalesce(aggregated.order_count_30d, 0) as order_count_30d,
-    coalesce(aggregated.order_count_90d, 0) as order_count_90d,
-    round(coalesce(aggregated.order_value_30d, 0), 2) as order_value_30d,
-    round(coalesce(aggregated.order_value_90d, 0), 2) as order_value_90d,
+    coalesce(aggregated.order_count_30d, {{ no_history_value('order_count_30d') }}) as order_count_30d,
+    coalesce(aggregated.order_count_90d, {{ no_history_value('order_count_90d') }}) as order_count_90d,
+    round(
+        coalesce(
+            aggregated.order_value_30d,
+            {{ no_history_value('order_value_30d') }}
+        ),
+        2
+    ) as order_value_30d,
+    round(
+        coalesce(
+            aggregated.order_value_90d,
+            {{ no_history_value('order_value_90d') }}
+        ),
+        2
+    ) as order_value_90d,
     -- last 30 days against the monthly average of the 90 days before them; NULL without that history
-    round(aggregated.order_value_30d / nullif(aggregated.order_value_prior_90d / 3.0, 0), 6)
-        as order_value_trend,
-    round(aggregated.cancelled_count_180d / nullif(aggregated.order_count_180d, 0), 6)
-        as cancelled_order_share_180d,
-    round(aggregated.returned_count_180d / nullif(aggregated.order_count_180d, 0), 6)
-        as returned_order_share_180d,
-    aggregated.days_since_last_order
+    coalesce(
+        round(aggregated.order_value_30d / nullif(aggregated.order_value_prior_90d / 3.0, 0), 6),
+        {{ no_history_value('order_value_trend') }}
+    ) as order_value_trend,
+    coalesce(
+        round(aggregated.cancelled_count_180d / nullif(aggregated.order_count_180d, 0), 6),
+        {{ no_history_value('cancelled_order_share_180d') }}
+    ) as cancelled_order_share_180d,
+    coalesce(
+        round(aggregated.returned_count_180d / nullif(aggregated.order_count_180d, 0), 6),
+        {{ no_history_value('returned_order_share_180d') }}
+    ) as returned_order_share_180d,
+    coalesce(
+        aggregated.days_since_last_order,
+        {{ no_history_value('days_since_last_order') }}
+    ) as days_since_last_order
 from client_dates
 left join aggregated
     on

@@ -72,24 +72,78 @@ aggregated as (
 select
     client_dates.client_id,
     client_dates.feature_date,
-    round(aggregated.recency_weighted_payment_score_30d, 6) as recency_weighted_payment_score_30d,
-    round(aggregated.recency_weighted_payment_score_90d, 6) as recency_weighted_payment_score_90d,
-    round(aggregated.recency_weighted_payment_score_180d, 6) as recency_weighted_payment_score_180d,
-    coalesce(aggregated.payment_count_total, 0) as payment_count_total,
-    coalesce(aggregated.payment_count_30d, 0) as payment_count_30d,
-    coalesce(aggregated.payment_count_90d, 0) as payment_count_90d,
-    coalesce(aggregated.payment_count_180d, 0) as payment_count_180d,
-    round(coalesce(aggregated.payment_amount_30d, 0), 2) as payment_amount_30d,
-    round(coalesce(aggregated.payment_amount_90d, 0), 2) as payment_amount_90d,
-    round(coalesce(aggregated.payment_amount_180d, 0), 2) as payment_amount_180d,
-    round(aggregated.mean_days_past_due_6m, 6) as mean_days_past_due_6m,
-    aggregated.max_days_past_due_6m,
-    round(aggregated.stddev_days_past_due_6m, 6) as stddev_days_past_due_6m,
-    round(aggregated.share_paid_late_6m, 6) as share_paid_late_6m,
-    round(aggregated.share_paid_30_plus_late_6m, 6) as share_paid_30_plus_late_6m,
+    coalesce(
+        round(aggregated.recency_weighted_payment_score_30d, 6),
+        {{ no_history_value('recency_weighted_payment_score_30d') }}
+    ) as recency_weighted_payment_score_30d,
+    coalesce(
+        round(aggregated.recency_weighted_payment_score_90d, 6),
+        {{ no_history_value('recency_weighted_payment_score_90d') }}
+    ) as recency_weighted_payment_score_90d,
+    coalesce(
+        round(aggregated.recency_weighted_payment_score_180d, 6),
+        {{ no_history_value('recency_weighted_payment_score_180d') }}
+    ) as recency_weighted_payment_score_180d,
+    coalesce(
+        aggregated.payment_count_total,
+        {{ no_history_value('payment_count_total') }}
+    ) as payment_count_total,
+    coalesce(aggregated.payment_count_30d, {{ no_history_value('payment_count_30d') }}) as payment_count_30d,
+    coalesce(aggregated.payment_count_90d, {{ no_history_value('payment_count_90d') }}) as payment_count_90d,
+    coalesce(
+        aggregated.payment_count_180d,
+        {{ no_history_value('payment_count_180d') }}
+    ) as payment_count_180d,
+    round(
+        coalesce(
+            aggregated.payment_amount_30d,
+            {{ no_history_value('payment_amount_30d') }}
+        ),
+        2
+    ) as payment_amount_30d,
+    round(
+        coalesce(
+            aggregated.payment_amount_90d,
+            {{ no_history_value('payment_amount_90d') }}
+        ),
+        2
+    ) as payment_amount_90d,
+    round(
+        coalesce(
+            aggregated.payment_amount_180d,
+            {{ no_history_value('payment_amount_180d') }}
+        ),
+        2
+    ) as payment_amount_180d,
+    coalesce(
+        round(aggregated.mean_days_past_due_6m, 6),
+        {{ no_history_value('mean_days_past_due_6m') }}
+    ) as mean_days_past_due_6m,
+    coalesce(
+        aggregated.max_days_past_due_6m,
+        {{ no_history_value('max_days_past_due_6m') }}
+    ) as max_days_past_due_6m,
+    coalesce(
+        round(aggregated.stddev_days_past_due_6m, 6),
+        {{ no_history_value('stddev_days_past_due_6m') }}
+    ) as stddev_days_past_due_6m,
+    coalesce(
+        round(aggregated.share_paid_late_6m, 6),
+        {{ no_history_value('share_paid_late_6m') }}
+    ) as share_paid_late_6m,
+    coalesce(
+        round(aggregated.share_paid_30_plus_late_6m, 6),
+        {{ no_history_value('share_paid_30_plus_late_6m') }}
+    ) as share_paid_30_plus_late_6m,
     -- deterioration velocity: positive when the last month was later than the 6-month norm
-    round(aggregated.mean_days_past_due_30d - aggregated.mean_days_past_due_6m, 6) as days_past_due_velocity,
-    aggregated.days_since_last_payment
+    coalesce(
+        round(aggregated.mean_days_past_due_30d - aggregated.mean_days_past_due_6m, 6),
+        {{ no_history_value('days_past_due_velocity') }}
+    ) as days_past_due_velocity,
+    coalesce(
+        aggregated.days_since_last_payment,
+        {{ no_history_value('days_since_last_payment') }}
+    ) as days_since_last_payment
 from client_dates
 left join aggregated
     on

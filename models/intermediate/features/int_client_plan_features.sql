@@ -71,12 +71,26 @@ aggregated as (
 select
     client_dates.client_id,
     client_dates.feature_date,
-    coalesce(aggregated.payment_plan_count, 0) as payment_plan_count,
-    coalesce(aggregated.active_payment_plans, 0) as active_payment_plans,
-    coalesce(aggregated.completed_payment_plans, 0) as completed_payment_plans,
-    coalesce(aggregated.defaulted_payment_plans, 0) as defaulted_payment_plans,
-    {{ full_months_between('aggregated.last_plan_start_date', 'client_dates.feature_date') }}
-        as months_since_last_plan
+    coalesce(
+        aggregated.payment_plan_count,
+        {{ no_history_value('payment_plan_count') }}
+    ) as payment_plan_count,
+    coalesce(
+        aggregated.active_payment_plans,
+        {{ no_history_value('active_payment_plans') }}
+    ) as active_payment_plans,
+    coalesce(
+        aggregated.completed_payment_plans,
+        {{ no_history_value('completed_payment_plans') }}
+    ) as completed_payment_plans,
+    coalesce(
+        aggregated.defaulted_payment_plans,
+        {{ no_history_value('defaulted_payment_plans') }}
+    ) as defaulted_payment_plans,
+    coalesce(
+        {{ full_months_between('aggregated.last_plan_start_date', 'client_dates.feature_date') }},
+        {{ no_history_value('months_since_last_plan') }}
+    ) as months_since_last_plan
 from client_dates
 left join aggregated
     on
