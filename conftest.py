@@ -23,8 +23,11 @@ class DemoCycle:
     as_of: date
 
 
-def write_demo_export(work: Path, *, clients: int = 300, months: int = 9, seed: int = 3) -> tuple[Path, Path]:
-    """A small demo export (1 % dirty rows) ending at DEMO_END_DATE: its landing and truth folders."""
+def write_demo_export(
+    work: Path, *, clients: int = 300, months: int = 9, seed: int = 3, shift_months: int = 0
+) -> tuple[Path, Path]:
+    """A small demo export (1 % dirty rows) ending at DEMO_END_DATE, with the generator's distribution shift
+    in its last `shift_months` months: its landing and truth folders."""
     from demo.generate import generate_demo_data
 
     landing, truth = work / "landing", work / "truth"
@@ -36,16 +39,20 @@ def write_demo_export(work: Path, *, clients: int = 300, months: int = 9, seed: 
         end_date=DEMO_END_DATE,
         seed=seed,
         dirty_rate=0.01,
-        shift_months=0,
+        shift_months=shift_months,
     )
     return landing, truth
 
 
-def run_demo_cycle(work: Path, *, clients: int = 300, months: int = 9, seed: int = 3) -> DemoCycle:
+def run_demo_cycle(
+    work: Path, *, clients: int = 300, months: int = 9, seed: int = 3, shift_months: int = 0
+) -> DemoCycle:
     from riskmart.pipeline import run_daily_cycle
     from riskmart.settings import Settings
 
-    landing, truth = write_demo_export(work, clients=clients, months=months, seed=seed)
+    landing, truth = write_demo_export(
+        work, clients=clients, months=months, seed=seed, shift_months=shift_months
+    )
     settings = Settings(warehouse=work / "warehouse" / "riskmart.duckdb", landing=landing, truth=truth)
     summary = run_daily_cycle(settings, as_of=DEMO_END_DATE, console=Console(quiet=True))
     return DemoCycle(settings, summary, landing, truth, DEMO_END_DATE)

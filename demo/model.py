@@ -84,6 +84,9 @@ class ModelParams:
     shock_logit: float = 0.6
     shock_score: float = 55.0
     shock_registrations: float = 1.6
+    # clients draw harder on their credit lines during a shift: the utilization logit rises by this much
+    # (ordered volume, hence open invoices, outstanding and utilization, about double for a typical client)
+    shock_utilization: float = 1.0
     # behaviour
     util_a: float = -0.45
     util_b: float = 0.45
@@ -380,7 +383,13 @@ def _draw_orders(sim: Simulation) -> None:
     clients = np.repeat(np.arange(n), nm)
     lim = limit_on(sim, clients, lo.ravel()).reshape(n, nm)
     x = sim.x[:, :nm]
-    util = expit(p.util_a + p.util_b * (x - p.mu_mean) + sim.util_bias[:, None])
+    in_shift = np.arange(nm) >= cal.shift_start_month
+    util = expit(
+        p.util_a
+        + p.util_b * (x - p.mu_mean)
+        + sim.util_bias[:, None]
+        + np.where(in_shift, p.shock_utilization, 0.0)
+    )
     hold = sim.terms[:, None] + 6.0
     volume = util * lim * 30.0 / hold
     ticket = lim * sim.ticket_frac[:, None]

@@ -412,6 +412,18 @@ def test_shift_raises_risk_in_the_last_months():
     risky = [i for i, (name, *_) in enumerate(INDUSTRIES) if name in ("construction", "food_service")]
     assert np.isin(base.industry[new], risky).mean() > np.isin(calm.industry[new], risky).mean() + 0.1
     assert new.sum() > (calm.reg >= start).sum()
+
+    # clients draw harder on their lines: value ordered in the shift against the same length of time before
+    def drawn_growth(sim):
+        length = int(sim.o_day.max()) + 1 - start
+        ordered = sim.o_status != 1
+
+        def value(lo, hi):
+            return sim.o_value[ordered & (sim.o_day >= lo) & (sim.o_day < hi)].sum()
+
+        return value(start, start + length) / value(start - length, start)
+
+    assert drawn_growth(base) > 1.5 * drawn_growth(calm)
     recent = base.b_day >= start
     assert np.nanmean(base.b_score[recent]) < np.nanmean(calm.b_score[recent]) - 20
     pd_base, pd_calm = (client_month_pd(s, default_events(s)) for s in (base, calm))
