@@ -18,7 +18,7 @@ from riskmart.settings import Settings
 # ML step writes (re-created after scoring: they read as empty before the first `riskmart score`).
 SCORING_SELECTOR = "path:models/marts/scoring path:models/staging/ml"
 # the monitoring marts judge the champion of the day and its scores: built after training and scoring
-MONITORING_SELECTOR = "path:models/marts/monitoring"
+MONITORING_SELECTOR = "path:models/intermediate/monitoring path:models/marts/monitoring"
 # The daily builds run the data tests, not the unit tests: those check the SQL logic on fixed inputs, so
 # they run in CI and by hand (`riskmart build`, `dbt build`), as dbt recommends for production runs.
 DAILY_BUILD = ["build", "--exclude-resource-type", "unit_test"]

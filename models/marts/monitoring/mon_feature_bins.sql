@@ -11,21 +11,18 @@
 
 with
 
-champion as (
-
-    select model_version
-    from {{ ref('stg_ml__model_registry') }}
-    where status = 'champion'
-
-),
-
+-- the champion's reference distributions (int_mon_champion_baselines), and so the champion itself
 baseline as (
 
     select baselines.*
-    from {{ ref('stg_ml__feature_baselines') }} as baselines
-    inner join champion
-        on baselines.model_version = champion.model_version
+    from {{ ref('int_mon_champion_baselines') }} as baselines
     where baselines.variable_kind in ('numeric', 'categorical')
+
+),
+
+champion as (
+
+    select distinct model_version from {{ ref('int_mon_champion_baselines') }}
 
 ),
 
@@ -233,9 +230,8 @@ bin_shares as (
             and bin_grid.feature = binned.feature
             and bin_grid.bin_index = binned.bin_index
 
-),
+)
 
--- the shares at each date to build beside those at the previous month end, on the same bins
 select
     -- keys
     cast(bin_shares.feature_date as date) as feature_date,

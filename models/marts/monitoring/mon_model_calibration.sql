@@ -1,43 +1,10 @@
 -- rebuilt every run, not incremental: a cohort's labels can still change when late data arrives
 with
 
-matured as (
-
-    select
-        scores.score_date,
-        scores.model_probability,
-        scores.rule_probability,
-        scores.probability_of_default,
-        labels.default_next_60d
-    from {{ ref('fct_client_scores') }} as scores
-    inner join {{ ref('int_default_labels') }} as labels
-        on scores.client_id = labels.client_id and scores.score_date = labels.feature_date
-    where scores.scored_by = 'model' and labels.label_matured
-
-),
-
+-- each matured row once per scorer (model, rules, blend), judged on the same rows
 scorer_rows as (
 
-    select
-        score_date,
-        'model' as scorer,
-        model_probability as predicted_probability,
-        default_next_60d
-    from matured
-    union all
-    select
-        score_date,
-        'rules' as scorer,
-        rule_probability as predicted_probability,
-        default_next_60d
-    from matured
-    union all
-    select
-        score_date,
-        'blend' as scorer,
-        probability_of_default as predicted_probability,
-        default_next_60d
-    from matured
+    select * from {{ ref('int_mon_matured_scores') }}
 
 ),
 

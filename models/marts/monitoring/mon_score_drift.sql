@@ -9,21 +9,18 @@
 
 with
 
-champion as (
-
-    select model_version
-    from {{ ref('stg_ml__model_registry') }}
-    where status = 'champion'
-
-),
-
+-- the champion's reference distributions (int_mon_champion_baselines), and so the champion itself
 baseline as (
 
     select baselines.*
-    from {{ ref('stg_ml__feature_baselines') }} as baselines
-    inner join champion
-        on baselines.model_version = champion.model_version
+    from {{ ref('int_mon_champion_baselines') }} as baselines
     where baselines.variable_kind = 'score'
+
+),
+
+champion as (
+
+    select distinct model_version from {{ ref('int_mon_champion_baselines') }}
 
 ),
 
