@@ -29,7 +29,7 @@ from riskmart.cli import app
 from riskmart.dbt import run_dbt
 from riskmart.maintain import maintain_warehouse
 from riskmart.operations import ExitCode
-from riskmart.pipeline import DAILY_SCORING_BUILD
+from riskmart.pipeline import SCORING_SELECTOR
 from riskmart.publish import publish_bundle
 from riskmart.runlock import warehouse_lock
 from riskmart.settings import Settings
@@ -51,6 +51,8 @@ FEATURES = [
     "--resource-type",
     "seed",
 ]
+# the scored mart and the views of the ML tables it reads (the monitoring marts are left as the demo built them)
+SCORED_MART = ["run", "--select", *SCORING_SELECTOR.split()]
 FEATURE_TABLES = ("marts.fct_client_features", "intermediate.int_client_payment_features")
 
 
@@ -212,7 +214,7 @@ def test_old_scores_keep_their_top_reasons_in_the_mart_and_the_api(demo_cycle, t
     old_days = [demo_cycle.as_of - timedelta(days=n) for n in (3, 2)]
     for day in old_days:
         score_date(settings, day)
-    run_dbt(settings, DAILY_SCORING_BUILD, as_of=demo_cycle.as_of, quiet=True)
+    run_dbt(settings, SCORED_MART, as_of=demo_cycle.as_of, quiet=True)
     mart_before = _scores_mart(settings.warehouse)
 
     result = maintain_warehouse(settings)  # keeps the newest 2 score dates: as_of and as_of - 1 (unscored)
@@ -231,7 +233,7 @@ def test_old_scores_keep_their_top_reasons_in_the_mart_and_the_api(demo_cycle, t
     assert result.contributions_cleared > 0
     assert all(reasons[day] > 0 for day in old_days), "the top reasons of old dates are kept"
 
-    run_dbt(settings, DAILY_SCORING_BUILD, as_of=demo_cycle.as_of, quiet=True)
+    run_dbt(settings, SCORED_MART, as_of=demo_cycle.as_of, quiet=True)
     mart_after = _scores_mart(settings.warehouse)
     assert mart_after == mart_before, "clearing contributions changed the scored mart"
     published = publish_bundle(
