@@ -176,12 +176,21 @@ class ApplicantScorer:
                 r["parameter"]: float(r["value"]) for r in bundle.seed("feature_parameters").to_pylist()
             }
             seeds = {name: bundle.seed(name) for name in bundle.seed_names}
+            components = bundle.seed("rule_score_components").to_pylist()
         except (BundleError, KeyError, TypeError, ValueError) as exc:
             raise ApplicantScoringUnavailable(f"bundle {bundle.name}: {exc}") from exc
         if defaults.num_rows != 1 or not steps or steps[-1]["creates_table"] is not None:
             raise ApplicantScoringUnavailable(
                 f"bundle {bundle.name}: expected one no-history row and scoring steps ending in a select, got"
                 f" {defaults.num_rows} row(s) and {len(steps)} step(s): publish again (`riskmart run`)"
+            )
+        # the components' features (the seed rule_score_components' column `feature`) are on the applicant's row
+        row_columns = set(APPLICATION_COLUMNS.names) | set(defaults.schema.names)
+        unknown = sorted({r["feature"] for r in components} - row_columns)
+        if unknown:
+            raise ApplicantScoringUnavailable(
+                f"bundle {bundle.name}: the rule components read {unknown}, which an applicant's feature row"
+                " does not have"
             )
         self.no_history_types = defaults.schema
         self.no_history = defaults.to_pylist()[0]

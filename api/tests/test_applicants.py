@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from api.routes.applicants import _application
@@ -94,6 +96,21 @@ def test_an_unloadable_champion_is_refused_not_guessed(tmp_path: Path, published
     with pytest.raises(ApplicantScoringUnavailable, match="cannot be loaded"):
         ApplicantScorer(open_bundle(copy, verify=False))
     assert (copy / MANIFEST_FILE).is_file()
+
+
+def test_a_rule_component_on_a_feature_the_applicant_lacks_is_refused(
+    tmp_path: Path, published: Path
+) -> None:
+    copy = tmp_path / published.name
+    shutil.copytree(published, copy)
+    seed = copy / "seeds" / "rule_score_components.parquet"
+    table = pq.read_table(seed)
+    features = [("no_such_feature" if f == "bureau_score" else f) for f in table["feature"].to_pylist()]
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("feature"), "feature", pa.array(features)), seed
+    )
+    with pytest.raises(ApplicantScoringUnavailable, match=r"the rule components read \['no_such_feature'\]"):
+        ApplicantScorer(open_bundle(copy, verify=False))
 
 
 def _application_of(body: dict):
