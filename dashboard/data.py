@@ -94,6 +94,11 @@ def _query(snapshot: Snapshot, sql: str, params: list | None = None, **tables: s
         return con.execute(sql, params or []).df()
 
 
+def _published(snapshot: Snapshot, table: str, sql: str, params: list | None = None) -> pd.DataFrame | None:
+    """`sql` over the published `table` (read as `t`), or None when the snapshot does not carry it."""
+    return _query(snapshot, sql, params, t=table) if snapshot.has(table) else None
+
+
 # Portfolio
 
 
@@ -118,13 +123,11 @@ def clients_by_level_and_band(snapshot: Snapshot, day: date) -> pd.DataFrame:
 
 def portfolio_mix(snapshot: Snapshot) -> pd.DataFrame | None:
     """mon_score_mix: clients and exposure (outstanding) per score date, per risk level and per band."""
-    if not snapshot.has(SCORE_MIX):
-        return None
     sql = (
         "select score_date, dimension, level_name, clients, client_share, outstanding, outstanding_share"
-        " from m order by score_date, dimension, level_name"
+        " from t order by score_date, dimension, level_name"
     )
-    return _query(snapshot, sql, m=SCORE_MIX)
+    return _published(snapshot, SCORE_MIX, sql)
 
 
 def average_score(snapshot: Snapshot, day: date) -> float | None:
@@ -146,13 +149,11 @@ def matured_default_rates(snapshot: Snapshot) -> pd.DataFrame | None:
     """Observed default rate of each matured score-date cohort (mon_model_performance, the rows the model is
     judged on: clients it scored, not in default, label window closed); the semantic layer's
     default_rate_matured."""
-    if not snapshot.has(MODEL_PERFORMANCE):
-        return None
     sql = (
         "select cohort_start as cohort_date, clients, default_count, observed_default_rate"
-        " from p where cohort_grain = 'score_date' and scorer = 'model' order by cohort_start"
+        " from t where cohort_grain = 'score_date' and scorer = 'model' order by cohort_start"
     )
-    return _query(snapshot, sql, p=MODEL_PERFORMANCE)
+    return _published(snapshot, MODEL_PERFORMANCE, sql)
 
 
 def recommended_actions(snapshot: Snapshot, day: date) -> pd.DataFrame:
@@ -175,14 +176,12 @@ def clients_to_act_on(snapshot: Snapshot, day: date, limit: int = 50) -> pd.Data
 
 def alerts(snapshot: Snapshot, day: date) -> pd.DataFrame | None:
     """mon_alerts dated `day`, most severe first; None when the alerts mart is not published."""
-    if not snapshot.has(ALERTS):
-        return None
     sql = (
         "select severity, alert_type, subject, metric, metric_value, threshold, message, recommended_action"
-        " from a where alert_date = ?"
+        " from t where alert_date = ?"
         " order by case severity when 'critical' then 0 else 1 end, alert_type, subject"
     )
-    return _query(snapshot, sql, [day], a=ALERTS)
+    return _published(snapshot, ALERTS, sql, [day])
 
 
 # Client
@@ -200,14 +199,12 @@ def client_ids(snapshot: Snapshot, prefix: str, limit: int = 20) -> list[str]:
 
 def client_history(snapshot: Snapshot, client_id: str) -> pd.DataFrame | None:
     """The client's payments, overdue balance and utilization per feature date (marts.fct_client_history)."""
-    if not snapshot.has(CLIENT_HISTORY):
-        return None
     sql = (
         "select feature_date, payment_count_30d, payment_amount_30d, overdue_amount, oldest_overdue_days,"
         " credit_limit, outstanding, utilization_ratio_now"
-        " from h where client_id = ? order by feature_date"
+        " from t where client_id = ? order by feature_date"
     )
-    return _query(snapshot, sql, [client_id], h=CLIENT_HISTORY)
+    return _published(snapshot, CLIENT_HISTORY, sql, [client_id])
 
 
 # Drift
@@ -215,35 +212,29 @@ def client_history(snapshot: Snapshot, client_id: str) -> pd.DataFrame | None:
 
 def feature_drift(snapshot: Snapshot) -> pd.DataFrame | None:
     """mon_feature_drift: one row per feature date and feature, with its status and PSIs."""
-    if not snapshot.has(FEATURE_DRIFT):
-        return None
     sql = (
         "select feature_date, feature, feature_kind, model_version, psi, status_reference, status_psi,"
-        " status, status_reason from d order by feature_date, feature"
+        " status, status_reason from t order by feature_date, feature"
     )
-    return _query(snapshot, sql, d=FEATURE_DRIFT)
+    return _published(snapshot, FEATURE_DRIFT, sql)
 
 
 def feature_distribution(snapshot: Snapshot, feature: str, day: date) -> pd.DataFrame | None:
     """mon_feature_bins of `feature` on `day`: each baseline bin's share now and in the baseline."""
-    if not snapshot.has(FEATURE_BINS):
-        return None
     sql = (
-        "select bin_index, bin_label, baseline_share, current_share from b"
+        "select bin_index, bin_label, baseline_share, current_share from t"
         " where feature = ? and feature_date = ? order by bin_index"
     )
-    return _query(snapshot, sql, [feature, day], b=FEATURE_BINS)
+    return _published(snapshot, FEATURE_BINS, sql, [feature, day])
 
 
 def score_drift(snapshot: Snapshot) -> pd.DataFrame | None:
     """mon_score_drift: the champion's probability and margin against their training distribution per day."""
-    if not snapshot.has(SCORE_DRIFT):
-        return None
     sql = (
         "select score_date, score_variable, model_version, rows_total, mean_value, psi, ks_distance,"
-        " js_distance, status from d order by score_date, score_variable"
+        " js_distance, status from t order by score_date, score_variable"
     )
-    return _query(snapshot, sql, d=SCORE_DRIFT)
+    return _published(snapshot, SCORE_DRIFT, sql)
 
 
 # Model
@@ -252,36 +243,30 @@ def score_drift(snapshot: Snapshot) -> pd.DataFrame | None:
 def cohort_performance(snapshot: Snapshot, grain: str) -> pd.DataFrame | None:
     """mon_model_performance at `grain` (score_date or week): AUC, Gini, KS, Brier and calibration per
     matured cohort and scorer (model, rules, blend)."""
-    if not snapshot.has(MODEL_PERFORMANCE):
-        return None
     sql = (
         "select cohort_start, cohort_end, scorer, model_version, clients, default_count, auc, gini, ks, brier,"
         " mean_predicted_probability, observed_default_rate, calibration_ratio, training_gini, gini_drop"
-        " from p where cohort_grain = ? order by cohort_start, scorer"
+        " from t where cohort_grain = ? order by cohort_start, scorer"
     )
-    return _query(snapshot, sql, [grain], p=MODEL_PERFORMANCE)
+    return _published(snapshot, MODEL_PERFORMANCE, sql, [grain])
 
 
 def calibration_deciles(snapshot: Snapshot) -> pd.DataFrame | None:
     """mon_model_calibration of the latest matured score date: per scorer and decile, mean predicted
     probability and observed default rate."""
-    if not snapshot.has(MODEL_CALIBRATION):
-        return None
     sql = (
         "select score_date, scorer, decile, clients, default_count, mean_predicted_probability,"
-        " observed_default_rate from c where score_date = (select max(score_date) from c)"
+        " observed_default_rate from t where score_date = (select max(score_date) from t)"
         " order by scorer, decile"
     )
-    return _query(snapshot, sql, c=MODEL_CALIBRATION)
+    return _published(snapshot, MODEL_CALIBRATION, sql)
 
 
 def model_registry(snapshot: Snapshot) -> pd.DataFrame | None:
     """The registry's rows (champion, challengers, retired) with their out-of-time test metrics."""
-    if not snapshot.has(MODEL_REGISTRY):
-        return None
     sql = (
         "select model_version, status, trained_at, as_of_date, train_start, train_end, test_start, test_end,"
-        " test_auc, test_gini, test_ks, test_brier from r"
+        " test_auc, test_gini, test_ks, test_brier from t"
         " order by case status when 'champion' then 0 when 'challenger' then 1 else 2 end, trained_at desc"
     )
-    return _query(snapshot, sql, r=MODEL_REGISTRY)
+    return _published(snapshot, MODEL_REGISTRY, sql)

@@ -46,11 +46,10 @@ APPLICANT_TABLES: tuple[PublishedTable, ...] = (
 )
 # The scored mart: what the score API reads (and the first table of every bundle).
 SCORED_MART = PublishedTable(SCORES_TABLE, "marts.fct_client_scores", "score_date, client_id")
-# Every mart a bundle carries: the scored mart, and what the risk dashboard reads beside it (the monitoring
-# marts, the clients' balance history, the model registry's rows without their artifact folders); the
-# dashboard's exposure in models/marts/_marts__exposures.yml lists the same relations.
-PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
-    SCORED_MART,
+# What the risk dashboard reads beside the scored mart: the monitoring marts, the clients' balance history and
+# the model registry's rows without their artifact folders. The dashboard's exposure in
+# models/marts/_marts__exposures.yml lists these relations and the scored mart.
+DASHBOARD_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable("client_history", "marts.fct_client_history", "client_id, feature_date"),
     PublishedTable("mon_feature_drift", "marts.mon_feature_drift", "feature_date, feature"),
     PublishedTable("mon_feature_bins", "marts.mon_feature_bins", "feature_date, feature, bin_index"),
@@ -62,8 +61,9 @@ PUBLISHED_TABLES: tuple[PublishedTable, ...] = (
     PublishedTable("mon_model_calibration", "marts.mon_model_calibration", "score_date, scorer, decile"),
     PublishedTable("mon_alerts", "marts.mon_alerts", "alert_date, alert_type, subject"),
     PublishedTable("model_registry", "staging.stg_ml__model_registry", "trained_at, model_version"),
-    *APPLICANT_TABLES,
 )
+# Every mart a bundle carries: the scored mart first, the dashboard's, then what applicant scoring runs.
+PUBLISHED_TABLES: tuple[PublishedTable, ...] = (SCORED_MART, *DASHBOARD_TABLES, *APPLICANT_TABLES)
 
 
 class PublishError(RuntimeError):

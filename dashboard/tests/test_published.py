@@ -13,7 +13,7 @@ import yaml
 from bundle import current_bundle
 from dashboard import data
 from dashboard.tests.conftest import figure_of, open_page, title_of, trace_values
-from riskmart.publish import PUBLISHED_TABLES, PublishError, publish_bundle
+from riskmart.publish import DASHBOARD_TABLES, PUBLISHED_TABLES, SCORED_MART, PublishError, publish_bundle
 
 PROJECT = Path(__file__).resolve().parents[2]
 PII = {"client_name", "tax_id", "client_name_hash", "tax_id_hash", "email", "phone", "address"}
@@ -26,8 +26,10 @@ def _exposure_refs(name: str) -> set[str]:
 
 
 def test_the_dashboard_exposure_lists_exactly_the_published_marts_the_dashboard_reads():
-    assert _exposure_refs("risk_dashboard") == {t.relation.split(".")[1] for t in PUBLISHED_TABLES}
-    assert set(data.TABLES) == {t.name for t in PUBLISHED_TABLES}
+    read = (SCORED_MART, *DASHBOARD_TABLES)
+    assert _exposure_refs("risk_dashboard") == {t.relation.split(".")[1] for t in read}
+    assert set(data.TABLES) == {t.name for t in read}
+    assert {t.name for t in read} <= {t.name for t in PUBLISHED_TABLES}
 
 
 def test_the_bundle_carries_every_published_mart_as_the_warehouse_holds_it(demo_cycle):

@@ -21,53 +21,38 @@ matured as (
 
 ),
 
--- each row once per scorer: the champion model, the rule score and their blend, judged on the same rows
-scorer_rows as (
+-- the three scorers judged on the same rows
+scorers as (
 
-    select
-        client_id,
-        score_date,
-        model_version,
-        'model' as scorer,
-        model_probability as predicted_probability,
-        model_probability as risk_rank_value,
-        default_next_60d
-    from matured
+    select 'model' as scorer
     union all
-    select
-        client_id,
-        score_date,
-        model_version,
-        'rules' as scorer,
-        rule_probability as predicted_probability,
-        rule_risk_rank_value as risk_rank_value,
-        default_next_60d
-    from matured
+    select 'rules' as scorer
     union all
-    select
-        client_id,
-        score_date,
-        model_version,
-        'blend' as scorer,
-        probability_of_default as predicted_probability,
-        probability_of_default as risk_rank_value,
-        default_next_60d
-    from matured
+    select 'blend' as scorer
 
 )
 
 select
     -- keys
-    client_id,
-    score_date,
-    scorer,
-    model_version,
+    matured.client_id,
+    matured.score_date,
+    scorers.scorer,
+    matured.model_version,
 
     -- what the scorer predicted and how it ranks the client by risk
-    cast(predicted_probability as {{ type_double() }}) as predicted_probability,
-    cast(risk_rank_value as {{ type_double() }}) as risk_rank_value,
+    cast(case scorers.scorer
+        when 'model' then matured.model_probability
+        when 'rules' then matured.rule_probability
+        else matured.probability_of_default
+    end as {{ type_double() }}) as predicted_probability,
+    cast(case scorers.scorer
+        when 'model' then matured.model_probability
+        when 'rules' then matured.rule_risk_rank_value
+        else matured.probability_of_default
+    end as {{ type_double() }}) as risk_rank_value,
 
     -- the outcome
-    default_next_60d
+    matured.default_next_60d
 
-from scorer_rows
+from matured
+cross join scorers

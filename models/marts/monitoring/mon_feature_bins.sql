@@ -22,7 +22,7 @@ baseline as (
 
 champion as (
 
-    select distinct model_version from {{ ref('int_mon_champion_baselines') }}
+    select distinct baseline.model_version from baseline
 
 ),
 
@@ -56,24 +56,13 @@ dates_to_build as (
 
 ),
 
-month_ends as (
-
-    select distinct features.feature_date
-    from features
-    where features.is_month_end
-
-),
-
 -- the end of the calendar month before each date's month: the reference of features compared month over month
 previous_month_ends as (
 
-    select
-        dates_to_build.feature_date,
-        max(month_ends.feature_date) as previous_month_end
-    from dates_to_build
-    inner join month_ends
-        on month_ends.feature_date < {{ dbt.date_trunc('month', 'dates_to_build.feature_date') }}
-    group by dates_to_build.feature_date
+    select previous.*
+    from {{ ref('int_mon_previous_month_ends') }} as previous
+    inner join dates_to_build
+        on previous.feature_date = dates_to_build.feature_date
 
 ),
 
@@ -141,22 +130,10 @@ value_counts as (
 ),
 
 -- each non-null value in its baseline bin: (lower, upper] for numbers, its own bin for a known category
+-- categorical features have no numeric value, so they count in no numeric bin
 numeric_binned as (
 
-    select
-        feature_values.feature_date,
-        feature_values.feature,
-        baseline.bin_index,
-        count(*) as rows_in_bin
-    from feature_values
-    inner join baseline
-        on
-            feature_values.feature = baseline.variable
-            and baseline.variable_kind = 'numeric'
-            and (baseline.bin_lower is null or feature_values.numeric_value > baseline.bin_lower)
-            and (baseline.bin_upper is null or feature_values.numeric_value <= baseline.bin_upper)
-    where feature_values.numeric_value is not null
-    group by feature_values.feature_date, feature_values.feature, baseline.bin_index
+    {{ count_in_numeric_bins('feature_values', 'baseline', 'feature_date', 'feature', 'numeric_value') }}
 
 ),
 

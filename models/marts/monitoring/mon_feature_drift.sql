@@ -20,7 +20,7 @@ baseline as (
 
 champion as (
 
-    select distinct model_version from {{ ref('int_mon_champion_baselines') }}
+    select distinct baseline.model_version from baseline
 
 ),
 
@@ -77,24 +77,13 @@ dates_to_build as (
 
 ),
 
-month_ends as (
-
-    select distinct features.feature_date
-    from features
-    where features.is_month_end
-
-),
-
 -- the end of the calendar month before each date's month: the reference of features compared month over month
 previous_month_ends as (
 
-    select
-        dates_to_build.feature_date,
-        max(month_ends.feature_date) as previous_month_end
-    from dates_to_build
-    inner join month_ends
-        on month_ends.feature_date < {{ dbt.date_trunc('month', 'dates_to_build.feature_date') }}
-    group by dates_to_build.feature_date
+    select previous.*
+    from {{ ref('int_mon_previous_month_ends') }} as previous
+    inner join dates_to_build
+        on previous.feature_date = dates_to_build.feature_date
 
 ),
 

@@ -20,7 +20,7 @@ baseline as (
 
 champion as (
 
-    select distinct model_version from {{ ref('int_mon_champion_baselines') }}
+    select distinct baseline.model_version from baseline
 
 ),
 
@@ -71,19 +71,7 @@ value_counts as (
 
 binned as (
 
-    select
-        score_values.score_date,
-        score_values.score_variable,
-        baseline.bin_index,
-        count(*) as rows_in_bin
-    from score_values
-    inner join baseline
-        on
-            score_values.score_variable = baseline.variable
-            and (baseline.bin_lower is null or score_values.score_value > baseline.bin_lower)
-            and (baseline.bin_upper is null or score_values.score_value <= baseline.bin_upper)
-    where score_values.score_value is not null
-    group by score_values.score_date, score_values.score_variable, baseline.bin_index
+    {{ count_in_numeric_bins('score_values', 'baseline', 'score_date', 'score_variable', 'score_value') }}
 
 ),
 
