@@ -11,6 +11,14 @@
         recorded_at {{ dbt.type_timestamp() }}
     );
     alter table {{ relation }} add column if not exists ingested_through {{ dbt.type_timestamp() }};
+    -- the models record by inserting (record_settings_fingerprint): keep each model's newest row, here, before
+    -- any model runs, where no other statement writes the table
+    delete from {{ relation }} as superseded
+    where superseded.recorded_at < (
+        select max(newest.recorded_at)
+        from {{ relation }} as newest
+        where newest.model_name = superseded.model_name
+    );
     create table if not exists {{ staged_changes_relation() }} (
         model_name {{ dbt.type_string() }},
         client_id {{ dbt.type_string() }},

@@ -7,11 +7,12 @@
     full refresh, with no --full-refresh to remember. -#}
 
 {#- Post-hook of the incremental feature models: record the fingerprint and the ingest watermark this build
-    used. -#}
+    used. An insert only (the newest row per model counts, `last_build_settings`): many models run this hook
+    at once on several threads, and concurrent inserts never conflict on BigQuery, where concurrent deletes
+    of one table can. The on-run-start hook drops the superseded rows. -#}
 {% macro record_settings_fingerprint() -%}
     {%- set relation = build_settings_relation() -%}
     {%- set fingerprint = settings_fingerprint() if execute else '' -%}
-    delete from {{ relation }} where model_name = '{{ model.unique_id }}';
     insert into {{ relation }} (model_name, settings_fingerprint, recorded_at, ingested_through)
     select
         '{{ model.unique_id }}', '{{ fingerprint }}', {{ dbt.current_timestamp() }}, max(impact.finished_at)

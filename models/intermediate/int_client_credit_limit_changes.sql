@@ -6,7 +6,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=incremental_strategy_for('append'),
         on_schema_change='fail',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where export_date >= {{ first_export_to_rebuild('clients') }}{% endif %}",
         post_hook="{{ record_settings_fingerprint() }}",

@@ -1,6 +1,12 @@
 -- the spine is rebuilt by whole dates (a client enters or leaves it only through the snapshots, which are
 -- dated deliveries): keyed by feature_date, unlike the families keyed by client and date
-{{ config(unique_key='feature_date') }}
+{{
+    config(
+        unique_key='feature_date',
+        incremental_strategy=incremental_strategy_for('replace_dates'),
+        **date_partitioning('feature_date', 'day', ['client_id'])
+    )
+}}
 
 with
 

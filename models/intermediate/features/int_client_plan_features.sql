@@ -1,3 +1,10 @@
+{{
+    config(
+        incremental_strategy=incremental_strategy_for('replace_keys'),
+        **date_partitioning('feature_date', 'month', ['client_id'])
+    )
+}}
+
 with
 
 -- the clients of the spine at the feature dates this run builds

@@ -1,9 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['feature_date'],
+        incremental_strategy=incremental_strategy_for('replace_dates'),
+        unique_key='feature_date',
         on_schema_change='fail',
+        **date_partitioning('feature_date', 'day')
     )
 }}
 

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy_for('replace_keys'),
         unique_key=['score_date', 'score_variable'],
         on_schema_change='fail',
     )

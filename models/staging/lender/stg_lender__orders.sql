@@ -3,7 +3,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_changed_keys',
+        incremental_strategy=incremental_strategy_for('replace_changed_keys'),
         unique_key='order_id',
         changed_keys_table='orders',
         changed_keys_column='order_id',

@@ -3,7 +3,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_changed_keys',
+        incremental_strategy=incremental_strategy_for('replace_changed_keys'),
         unique_key='payment_id',
         changed_keys_table='payments',
         changed_keys_column='payment_id',

@@ -2,7 +2,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_changed_keys',
+        incremental_strategy=incremental_strategy_for('replace_changed_keys'),
         unique_key='export_date',
         changed_keys_table='utilization_monthly',
         changed_keys_column='_export_date',
