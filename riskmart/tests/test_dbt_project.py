@@ -70,6 +70,7 @@ def test_contracted_models_refuse_a_null_key(demo_cycle, tmp_path, relation):
 # The checks each relation's columns declare, by kind: what its per-column tests were before column_checks
 # replaced them. A change here is a change of the checks themselves.
 DECLARED_CHECKS = {
+    "applicant_scoring_query": {"not_null": 2},
     "metricflow_time_spine": {"not_null": 1},
     "fct_client_features": {"accepted_range": 52, "accepted_values": 2},
     "fct_client_scores": {"accepted_range": 5, "accepted_values": 5},
@@ -83,6 +84,7 @@ DECLARED_CHECKS = {
     "int_default_labels": {"accepted_values": 1, "not_null": 4},
     "int_feature_dates": {"not_null": 4},
     "int_invoices": {"not_null": 8},
+    "int_no_history_features": {"not_null": 29},
     "int_payments_scored": {"accepted_range": 1, "not_null": 3},
     "lender.clients": {"not_null": 2},
     "lender.orders": {"not_null": 2},
@@ -100,7 +102,8 @@ DECLARED_CHECKS = {
     "monitored_features": {"accepted_values": 1, "not_null": 4},
     "monitoring_parameters": {"not_null": 2},
     "payment_timeliness_curve": {"not_null": 2},
-    "rule_score_components": {"accepted_values": 1, "not_null": 5},
+    "rule_score_components": {"accepted_values": 1, "not_null": 6},
+    "stg_ingest__quarantined_records": {"not_null": 4},
     "stg_hcpn__bureau_reports": {"accepted_range": 4, "accepted_values": 1, "not_null": 6},
     "stg_lender__clients": {"accepted_range": 2, "accepted_values": 1, "not_null": 3},
     "stg_lender__orders": {"accepted_range": 1, "accepted_values": 1, "not_null": 5},
