@@ -10,7 +10,9 @@ pytestmark = pytest.mark.slow
 
 def test_every_quarantined_record_is_in_the_staged_trail_without_its_payload(demo_cycle) -> None:
     with duckdb.connect(str(demo_cycle.settings.warehouse), read_only=True) as con:
-        columns = [c for (c,) in con.execute("describe staging.stg_ingest__quarantined_records").fetchall()]
+        columns = [
+            row[0] for row in con.execute("describe staging.stg_ingest__quarantined_records").fetchall()
+        ]
         staged = con.execute(
             "select file_id, line_number, table_name, cast(rules_broken as varchar)"
             " from staging.stg_ingest__quarantined_records order by all"
