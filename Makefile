@@ -13,7 +13,7 @@ DEMO_MONTHS ?= 12
 # Where the demo writes its ground truth; `make pipeline` compares the model with it when it is there.
 DEMO_TRUTH ?= data/truth
 
-.PHONY: install browser pipeline test lint format bench serve dashboard clean
+.PHONY: install browser pipeline test soak lint format bench serve dashboard clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ pipeline: $(STAMP)
 
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
+
+# `riskmart backfill` over 60 daily exports, SIGKILLed at a random point (seed printed) on a third of the days
+# and resumed, against a clean backfill (riskmart/tests/soak.py; the suite runs a two-day one). SOAK_ARGS
+# passes options, e.g. SOAK_ARGS="--seed 7 --days 20".
+soak: $(STAMP)
+	$(BIN)/python -m riskmart.tests.soak $(SOAK_ARGS)
 
 # sqlfluff's dbt templater compiles the project against a warehouse: a scratch one holding the seeds (the rule
 # and score models read the seed rule_score_components when they compile).

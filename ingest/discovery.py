@@ -163,6 +163,14 @@ def discover(landing: Path, workers: int = 6) -> list[Delivery]:
     return sorted(deliveries, key=load_order)
 
 
+def export_dates(landing: Path) -> list[date]:
+    """The export dates of the contract's CSV files in `landing`, oldest first, from their names alone
+    (nothing is read or hashed; badly named files have none)."""
+    landing = Path(landing)
+    dates = {classify(path.relative_to(landing).as_posix())[1] for path in _walk(landing)}
+    return sorted(d for d in dates if d is not None)
+
+
 def load_order(d: Delivery) -> tuple:
     return (
         TABLE_ORDER.get(d.table or "", len(TABLE_ORDER)),

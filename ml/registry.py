@@ -208,17 +208,24 @@ def _is_missing(value) -> bool:
         return False
 
 
-def record_model(warehouse: Warehouse, row: dict, *, promote: bool, now: datetime) -> None:
-    """Add a version: champion when promoted (the old champion retires), else the one challenger; older
-    challengers retire either way, so at most one champion and one challenger are current."""
+def registry_write(warehouse: Warehouse, row: dict, *, promote: bool, now: datetime) -> TableWrite:
+    """The write that adds a version: champion when promoted (the old champion retires), else the one
+    challenger; older challengers retire either way, so at most one champion and one challenger are current.
+    `Warehouse.replace_rows` it together with the version's other rows: one transaction registers it whole."""
     registry = read_registry(warehouse)
     changed = []
     for _, old in registry.iterrows():
         if old["status"] == CHALLENGER or (promote and old["status"] == CHAMPION):
             changed.append(_row_dict(old) | {"status": RETIRED, "status_changed_at": now})
     new = dict(row) | {"status": CHAMPION if promote else CHALLENGER, "status_changed_at": now}
-    frame = pd.DataFrame([new, *changed], columns=REGISTRY.column_names)
-    warehouse.replace_rows([TableWrite(REGISTRY, frame)])
+    return TableWrite(REGISTRY, pd.DataFrame([new, *changed], columns=REGISTRY.column_names))
+
+
+def trained_as_of(warehouse: Warehouse, as_of: date) -> list[str]:
+    """The versions registered with data as of `as_of` (what a re-run of that day trained already)."""
+    registry = read_registry(warehouse)
+    dates = pd.to_datetime(registry["as_of_date"]).dt.date
+    return list(registry.loc[dates == as_of, "model_version"])
 
 
 def champion_info(settings) -> dict | None:

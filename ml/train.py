@@ -34,8 +34,9 @@ from ml.registry import (
     load_model,
     new_version,
     plain_json,
-    record_model,
+    registry_write,
     sha256_bytes,
+    trained_as_of,
     write_artifacts,
 )
 from ml.warehouse import Warehouse, open_warehouse
@@ -312,10 +313,13 @@ def train_model(
         windows=feature_windows(warehouse),
         history_start=dataset.first_feature_date(warehouse),
     )
-    # the baseline first: a registered model always has the distributions it is monitored against
-    warehouse.replace_rows([baseline_write(reference, version)])
+    # The baseline and the registry rows in one transaction: a registered model always has the distributions
+    # it is monitored against, and a training killed before it registered leaves no rows (only its folder,
+    # which nothing reads: the registry table names the versions).
     row = _registry_row(training, windows, metrics, feature_set, reason, str(folder.resolve()), trained_at)
-    record_model(warehouse, row, promote=promoted, now=trained_at)
+    warehouse.replace_rows(
+        [baseline_write(reference, version), registry_write(warehouse, row, promote=promoted, now=trained_at)]
+    )
     seconds["register"] = time.perf_counter() - clock
 
     return TrainResult(
@@ -378,10 +382,15 @@ def _registry_row(
 
 def needs_training(settings, as_of: date) -> bool:
     """True when there is no champion, or the champion's data is `retrain_interval_days` or more older
-    than `as_of` (business dates, so a backfill retrains on the same schedule as daily runs)."""
+    than `as_of` (business dates, so a backfill retrains on the same schedule as daily runs) and no model
+    was trained on `as_of`'s data yet."""
     from ml.registry import champion_info
 
     champion = champion_info(settings)
     if champion is None:
         return True
-    return as_of - champion["as_of_date"] >= timedelta(days=settings.retrain_interval_days)
+    if as_of - champion["as_of_date"] < timedelta(days=settings.retrain_interval_days):
+        return False
+    # A challenger trained on this very day's data lost to the champion: a re-run of the day (after a crash,
+    # or by hand) would train the same model again and register it twice. It is registered once.
+    return not trained_as_of(open_warehouse(settings.warehouse), as_of)

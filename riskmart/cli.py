@@ -409,28 +409,39 @@ def run(
 
 @app.command("backfill")
 def backfill_days(
-    start: Annotated[str, typer.Option("--from", help="First as-of date (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--to", help="Last as-of date (YYYY-MM-DD), inclusive.")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First as-of date (YYYY-MM-DD); default the first export.")
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="Last as-of date (YYYY-MM-DD), inclusive; default the last export."),
+    ] = None,
     landing: LandingOpt = None,
     warehouse: WarehouseOpt = None,
     wait: WaitOpt = False,
     wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
-    """Run the daily cycle for every day from --from to --to, in order."""
+    """Run the daily cycle as of each export date in the landing folder (from --from to --to), oldest first.
+    Days already done are skipped: after a crash, the same command resumes where it stopped."""
     from ml.registry import ModelIntegrityError
     from riskmart.dbt import DbtError
     from riskmart.pipeline import CycleError, backfill
 
     settings = get_settings(landing=landing, warehouse=warehouse)
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
-    if last < first:
+    if first and last and last < first:
         raise fail(f"--to {last} is before --from {first}", "swap them")
+    if not settings.landing.is_dir():
+        raise fail(
+            f"landing folder {settings.landing} does not exist",
+            "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
+        )
     try:
         with holding_warehouse(settings, "backfill", wait, wait_seconds):
             backfill(settings, start=first, end=last, console=console)
     except DbtError as exc:
         raise dbt_failed(
-            exc, "fix the failing model or test, then rerun the same backfill: done days redo the same"
+            exc, "fix the failing model or test, then rerun the same backfill: it resumes at the failed day"
         ) from None
     except ModelIntegrityError as exc:
         raise model_failed_checksum(exc, settings) from None

@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +26,11 @@ DAILY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # the cycle's two builds: the feature mart (every model but the scored mart), then, after scoring, the scored mart
 DAILY_FEATURE_BUILD = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR, MONITORING_SELECTOR]
 DAILY_SCORING_BUILD = [*DAILY_BUILD, "--select", SCORING_SELECTOR, MONITORING_SELECTOR]
+
+
+# One row per completed daily cycle (as-of date, champion, bundle, finish time), written after publishing:
+# what `riskmart backfill` resumes from, and a record of when each day's scores went out.
+CYCLE_RUNS = "riskmart_meta.cycle_runs"
 
 
 class CycleError(RuntimeError):
@@ -54,9 +60,16 @@ class CycleSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+# The cycle's steps, in order, as its output names them: `▸ <step>` when one starts, `✓ <step> (n s)` when it
+# ends. A log thus shows which step a killed or failed run was in; the crash tests kill runs on these marks.
+STEPS = ("ingest", "dbt build: features", "train", "score", "dbt build: scores", "publish", "maintain")
+STEP_STARTED = "▸ {step}"
+
+
 @contextmanager
 def _step(name: str, summary: CycleSummary, console: Console) -> Iterator[None]:
     started = time.perf_counter()
+    console.print(STEP_STARTED.format(step=name), markup=False, highlight=False)
     with console.status(f"[bold]{name}[/]"):
         yield
     summary.seconds[name] = round(time.perf_counter() - started, 2)
@@ -141,6 +154,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         # last, after publishing: the day's scores are out even if maintenance fails (a rerun redoes it)
         with _step("maintain", summary, console):
             summary.maintenance = maintain_warehouse(settings).lines()
+    record_cycle(settings, summary)
     summary.risk_levels = _risk_levels(settings, summary.as_of)
     summary.alerts = todays_alerts(settings, summary.as_of)
     if champion is None:
@@ -149,23 +163,75 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     return summary
 
 
+def record_cycle(settings: Settings, summary: CycleSummary) -> None:
+    """Add the completed cycle's row to CYCLE_RUNS (the last write of a run: a run killed before it is redone)."""
+    with connect_warehouse(settings.warehouse) as con:
+        con.execute(f"create schema if not exists {CYCLE_RUNS.split('.')[0]}")
+        con.execute(
+            f"create table if not exists {CYCLE_RUNS} (as_of_date date not null, model_version varchar,"
+            " bundle varchar, finished_at timestamp not null)"
+        )
+        con.execute(
+            f"insert into {CYCLE_RUNS} values (?, ?, ?, ?)",  # noqa: S608
+            [
+                summary.as_of,
+                summary.model_version,
+                Path(summary.published).name if summary.published else None,
+                datetime.now(UTC).replace(tzinfo=None),
+            ],
+        )
+
+
+def completed_days(settings: Settings) -> set[date]:
+    """The as-of dates whose daily cycle ran to its end (CYCLE_RUNS)."""
+    if not settings.warehouse.exists():
+        return set()
+    schema, table = CYCLE_RUNS.split(".")
+    with connect_warehouse(settings.warehouse) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+        if not exists:
+            return set()
+        return {day for (day,) in con.execute(f"select distinct as_of_date from {CYCLE_RUNS}").fetchall()}  # noqa: S608
+
+
 def backfill(
     settings: Settings,
     *,
-    start: date,
-    end: date,
+    start: date | None,
+    end: date | None,
     console: Console,
     on_day: Callable[[date], None] | None = None,
 ) -> list[CycleSummary]:
-    """Run the daily cycle for every day from start to end, in order."""
+    """Run the daily cycle as of every export date of the landing folder from `start` to `end` (each
+    optional), oldest first. Days whose cycle completed (CYCLE_RUNS) are skipped, so after a crash the same
+    command resumes at the day it did not finish (and redoes that day whole, as a re-run does)."""
+    from ingest.discovery import export_dates
+
+    days = [
+        d
+        for d in export_dates(settings.landing)
+        if (start is None or d >= start) and (end is None or d <= end)
+    ]
+    if not days:
+        window = f" from {start or 'the first'} to {end or 'the last'}"
+        raise CycleError(
+            f"{settings.landing} holds no export dated{window}",
+            "point --landing (or RISKMART_LANDING) at an export, or widen --from/--to",
+        )
+    done = completed_days(settings)
+    todo = [d for d in days if d not in done]
+    if len(todo) < len(days):
+        resume = f"resuming at {todo[0]}" if todo else "nothing left to do"
+        console.print(f"{len(days) - len(todo)} of {len(days)} days already done: {resume}")
     summaries = []
-    day = start
-    while day <= end:
+    for day in todo:
         console.rule(f"as of {day}")
         summaries.append(run_daily_cycle(settings, as_of=day, console=console))
         if on_day:
             on_day(day)
-        day += timedelta(days=1)
     return summaries
 
 

@@ -216,6 +216,12 @@ def test_needs_training_by_age_of_the_champion(settings):
     assert not needs_training(settings, date(2025, 12, 31))
     assert not needs_training(settings, date(2026, 1, 29))
     assert needs_training(settings, date(2026, 1, 30))
+    # a challenger trained on 2026-01-30 that cannot beat the champion: a re-run of that day (after a crash)
+    # does not train and register the same model again; the next day tries again
+    hopeless = settings.model_copy(update={"promotion_margin": 1.0})
+    assert train_model(hopeless, as_of=date(2026, 1, 30)).status == CHALLENGER
+    assert not needs_training(settings, date(2026, 1, 30))
+    assert needs_training(settings, date(2026, 1, 31))
 
 
 def test_missing_training_mart_is_a_clear_error(settings):

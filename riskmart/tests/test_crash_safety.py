@@ -1,0 +1,167 @@
+"""Crash safety of the whole daily cycle: `riskmart run` (a real process) SIGKILLed inside each step in turn,
+re-run, gives the warehouse (every table of every schema) and the published bundle of an unbroken run;
+and after every kill, the bundle CURRENT names is whole and passes its checksums (what the API loads).
+
+The scenario is the second day of a warehouse (its first day run and published), with the retrain interval
+at one day so that the day trains a challenger: ingest then loads a day of deliveries over existing raw
+tables, the dbt builds run incrementally, training registers a model beside a champion, and publishing
+replaces a current bundle. The kills form one chain: each attempt is killed one step further on (each
+re-run finishing what the killed one left), then a last run completes.
+
+Where each kill lands (crash.py), after the step's start mark:
+* ingest: the write-ahead log grows: a first batch of deliveries committed, the others not yet;
+* the two dbt builds: dbt's log reports models created, and the build goes on;
+* train: the model's artifact folder is written, its registry rows not yet;
+* score: half way through the step (it writes in its last instant, in one transaction);
+* publish: the new bundle's temporary folder appears, CURRENT not swapped yet.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bundle import current_bundle
+from conftest import DEMO_END_DATE, write_demo_export
+from riskmart.pipeline import STEPS
+from riskmart.tests.crash import (
+    After,
+    DbtNodesDone,
+    NewEntry,
+    WalGrows,
+    bundle_snapshot,
+    copy_installation,
+    cycle_env,
+    differences,
+    kill_during,
+    riskmart,
+    warehouse_snapshot,
+)
+
+pytestmark = pytest.mark.slow
+
+DAY_1, DAY_2 = DEMO_END_DATE - timedelta(days=1), DEMO_END_DATE
+WAREHOUSE = "riskmart.duckdb"
+
+
+BACKFILL = ["backfill", "--from", DAY_1.isoformat()]
+
+
+def _backfill(env: dict[str, str], last) -> tuple[str, float]:
+    started = time.monotonic()
+    result = riskmart([*BACKFILL, "--to", last.isoformat()], env)
+    assert result.returncode == 0, result.stdout
+    return result.stdout, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def second_day(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A small export; a warehouse folder after a clean backfill of day 1 (`base`), and of days 1 and 2
+    (`reference`: the same backfill resumed after day 1)."""
+    root = tmp_path_factory.mktemp("crash")
+    landing, truth = write_demo_export(root, clients=60)
+
+    def env(folder: Path) -> dict[str, str]:
+        return cycle_env(landing, truth, folder / WAREHOUSE, RISKMART_RETRAIN_INTERVAL_DAYS="1")
+
+    base = root / "base"
+    _, day_1_seconds = _backfill(env(base), DAY_1)
+    reference = copy_installation(base, root / "reference")
+    output, day_2_seconds = _backfill(env(reference), DAY_2)
+    assert f"1 of 2 days already done: resuming at {DAY_2}" in output, output
+    assert re.search(r"trained .* \((champion|challenger)\)", output), "day 2 trains a model"
+    return {
+        "env": env,
+        "base": base,
+        "reference": reference,
+        "output": output,
+        "day_seconds": {DAY_1: day_1_seconds, DAY_2: day_2_seconds},
+    }
+
+
+def _ingest_log_rows(folder: Path) -> int:
+    with duckdb.connect(str(folder / WAREHOUSE), read_only=True) as con:
+        return con.execute("select count(*) from raw.ingest_log").fetchone()[0]
+
+
+def test_a_run_killed_inside_each_step_then_rerun_equals_an_unbroken_run(second_day, tmp_path):
+    folder = copy_installation(second_day["base"], tmp_path / "killed")
+    env = second_day["env"](folder)
+    warehouse, publish_dir = folder / WAREHOUSE, folder / "published"
+    dbt_log = folder / "dbt" / "logs" / "dbt.log"
+    score_seconds = float(re.search(r"✓ score \(([\d.]+) s\)", second_day["output"]).group(1))
+    kill_points = {
+        "ingest": WalGrows(warehouse),
+        "dbt build: features": DbtNodesDone(dbt_log, 3),
+        "train": NewEntry(folder / "models", "[0-9]*"),
+        "score": After(max(score_seconds / 2, 0.02)),
+        "dbt build: scores": DbtNodesDone(dbt_log, 2),
+        "publish": NewEntry(publish_dir, ".bundle-*.tmp"),
+    }
+    assert list(kill_points) == list(STEPS), "a kill point for every step of the cycle"
+    day_1_bundle = current_bundle(publish_dir).name
+    base_log_rows = _ingest_log_rows(second_day["base"])
+
+    for step, point in kill_points.items():
+        run = kill_during(["run", "--as-of", DAY_2.isoformat()], env, step, point)
+        assert run.killed, f"the run ended before its kill in {step}:\n{run.output}"
+        assert f"✓ {step} (" not in run.output, f"the kill landed after {step} had finished:\n{run.output}"
+        # what the API would load now: the day-1 bundle, whole (checksums verified), never a partial one
+        bundle = current_bundle(publish_dir)
+        assert bundle is not None and bundle.name == day_1_bundle, (
+            f"CURRENT moved during a killed run ({step})"
+        )
+        if step == "ingest":
+            logged = _ingest_log_rows(folder)
+            assert base_log_rows < logged < _ingest_log_rows(second_day["reference"]), (
+                "the kill lands inside the load: some of the day's deliveries committed, not all"
+            )
+        if step == "publish":
+            assert list(publish_dir.glob(".bundle-*.tmp")), "the killed publish left its unfinished bundle"
+
+    rerun = riskmart(["run", "--as-of", DAY_2.isoformat()], env)
+    assert rerun.returncode == 0, rerun.stdout
+    assert "taking over a stale run lock" in rerun.stdout
+    assert current_bundle(publish_dir).name != day_1_bundle
+
+    different = differences(
+        warehouse_snapshot(warehouse), warehouse_snapshot(second_day["reference"] / WAREHOUSE)
+    )
+    assert not different, "the warehouse differs from an unbroken run's:\n" + "\n".join(different)
+    different = differences(
+        bundle_snapshot(publish_dir), bundle_snapshot(second_day["reference"] / "published")
+    )
+    assert not different, "the published bundle differs from an unbroken run's:\n" + "\n".join(different)
+
+
+def test_the_first_run_killed_in_its_first_feature_build_then_rerun_equals_an_unbroken_run(
+    demo_cycle, tmp_path
+):
+    """The first run of a new warehouse, killed while its first dbt build creates the tables, then re-run:
+    the same warehouse and bundle as the session's unbroken first run (`demo_cycle`)."""
+    warehouse = tmp_path / "warehouse" / WAREHOUSE
+    env = cycle_env(demo_cycle.landing, demo_cycle.truth, warehouse)
+    args = ["run", "--as-of", demo_cycle.as_of.isoformat()]
+    run = kill_during(
+        args, env, "dbt build: features", DbtNodesDone(warehouse.parent / "dbt/logs/dbt.log", 5)
+    )
+    assert run.killed and "✓ dbt build: features (" not in run.output, run.output
+    assert current_bundle(warehouse.parent / "published") is None, "nothing published by the killed run"
+    rerun = riskmart(args, env)
+    assert rerun.returncode == 0, rerun.stdout
+
+    # other tests re-run the session's cycle on its warehouse, each adding a row to the log of completed runs
+    def snapshot(path: Path) -> dict:
+        return {k: v for k, v in warehouse_snapshot(path).items() if k != "riskmart_meta.cycle_runs"}
+
+    different = differences(snapshot(warehouse), snapshot(demo_cycle.settings.warehouse))
+    assert not different, "the warehouse differs from an unbroken run's:\n" + "\n".join(different)
+    different = differences(
+        bundle_snapshot(warehouse.parent / "published"), bundle_snapshot(demo_cycle.settings.publish_path)
+    )
+    assert not different, "the published bundle differs from an unbroken run's:\n" + "\n".join(different)
