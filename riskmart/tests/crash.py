@@ -68,7 +68,8 @@ MODEL_VERSION = re.compile(r"\b\d{8}T\d{6}Z-([0-9a-f]{8})")
 # when it was published or trained, its folder name, and its files' checksums (over the parquet files,
 # which hold the run-specific columns above).
 RUN_SPECIFIC_KEYS = frozenset({"published_at", "trained_at", "name", "files", "artifact_dir"})
-BUNDLE_RUN_COLUMNS = frozenset({"scored_at"})
+# The published marts carry some of the warehouse's tables (scores, the model registry) with their columns.
+BUNDLE_RUN_COLUMNS = frozenset().union(*RUN_SPECIFIC_COLUMNS.values())
 
 
 def canonical(value: object) -> object:
@@ -177,16 +178,16 @@ class KillPoint:
 
 
 @dataclass
-class WalGrows(KillPoint):
-    """The warehouse's write-ahead log grew: the step has committed (or is writing) data."""
+class FileGrows(KillPoint):
+    """A file grew since the step started: the warehouse's write-ahead log (`<warehouse>.wal`: the step has
+    committed data), dbt's log (a dbt command of the step is running)."""
 
-    warehouse: Path
+    path: Path
     start: int = 0
 
     def _size(self) -> int:
-        wal = Path(f"{self.warehouse}.wal")
         try:
-            return wal.stat().st_size
+            return self.path.stat().st_size
         except FileNotFoundError:
             return 0
 
@@ -195,6 +196,20 @@ class WalGrows(KillPoint):
 
     def due(self) -> bool:
         return self._size() > self.start
+
+
+class AnyOf(KillPoint):
+    """Whichever of the points comes first."""
+
+    def __init__(self, *points: KillPoint) -> None:
+        self.points = points
+
+    def armed(self) -> None:
+        for point in self.points:
+            point.armed()
+
+    def due(self) -> bool:
+        return any(point.due() for point in self.points)
 
 
 @dataclass
@@ -254,60 +269,60 @@ class KilledRun:
     killed: bool  # False when the process ended before the kill point came
 
 
+# how every riskmart process of the harness runs: from the project, its output (stdout and stderr) piped
+PROCESS = {"cwd": PROJECT, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+
+
+def start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, queue.Queue]:
+    """Start `riskmart <args>`; its output lines arrive in the queue as (monotonic time, line), then None."""
+    process = subprocess.Popen([*RISKMART, *args], env=env, **PROCESS)
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.put((time.monotonic(), line))
+        lines.put((time.monotonic(), None))
+
+    threading.Thread(target=read, daemon=True).start()
+    return process, lines
+
+
 def kill_during(
     args: list[str], env: dict[str, str], step: str, point: KillPoint, *, timeout: float = 900
 ) -> KilledRun:
     """Start `riskmart <args>`, wait for `step`'s start mark, then for `point`, and SIGKILL the process."""
-    process = subprocess.Popen(
-        [*RISKMART, *args],
-        env=env,
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
-    reader.start()
+    process, lines = start(args, env)
     output: list[str] = []
     mark = STEP_STARTED.format(step=step)
-    started = time.monotonic()
-    armed = False
-    killed = False
-    while time.monotonic() - started < timeout:
-        while not lines.empty():
-            line = lines.get()
-            output.append(line)
-            if not armed and line.strip() == mark:
-                point.armed()
-                armed = True
+    deadline = time.monotonic() + timeout
+    armed = killed = ended = False
+    while not ended and time.monotonic() < deadline:
+        try:
+            _, line = lines.get(timeout=0.002)
+        except queue.Empty:
+            line = ""
+        if line is None:
+            ended = True
+            break
+        output.append(line)
+        if not armed and line.strip() == mark:
+            point.armed()
+            armed = True
         if armed and point.due():
             process.send_signal(signal.SIGKILL)
             killed = True
             break
-        if process.poll() is not None and lines.empty() and not reader.is_alive():
-            break
-        time.sleep(0.002)
-    else:
+    if not ended and not killed:
         process.kill()
     process.wait(timeout=60)
-    reader.join(timeout=60)
-    while not lines.empty():
-        output.append(lines.get())
+    while (item := lines.get(timeout=60)[1]) is not None:
+        output.append(item)
     return KilledRun("".join(output), killed)
 
 
 def riskmart(args: list[str], env: dict[str, str], *, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `riskmart <args>` to its end; output (stdout and stderr) in `.stdout`."""
-    return subprocess.run(
-        [*RISKMART, *args],
-        env=env,
-        cwd=PROJECT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-    )
+    return subprocess.run([*RISKMART, *args], env=env, timeout=timeout, **PROCESS)
 
 
 def cycle_env(landing: Path, truth: Path, warehouse: Path, **extra: str) -> dict[str, str]:

@@ -13,13 +13,14 @@ Where each kill lands (crash.py), after the step's start mark:
 * the two dbt builds: dbt's log reports models created, and the build goes on;
 * train: the model's artifact folder is written, its registry rows not yet;
 * score: half way through the step (it writes in its last instant, in one transaction);
-* publish: the new bundle's temporary folder appears, CURRENT not swapped yet.
+* publish: the new bundle's temporary folder appears, CURRENT not swapped yet;
+* maintain (retention, CHECKPOINT): its dbt operation has started (or it has committed a first change).
 """
 
 from __future__ import annotations
 
+import random
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,9 +32,10 @@ from conftest import DEMO_END_DATE, write_demo_export
 from riskmart.pipeline import STEPS
 from riskmart.tests.crash import (
     After,
+    AnyOf,
     DbtNodesDone,
+    FileGrows,
     NewEntry,
-    WalGrows,
     bundle_snapshot,
     copy_installation,
     cycle_env,
@@ -42,6 +44,7 @@ from riskmart.tests.crash import (
     riskmart,
     warehouse_snapshot,
 )
+from riskmart.tests.soak import killed_backfill, random_kills, step_plans
 
 pytestmark = pytest.mark.slow
 
@@ -52,11 +55,10 @@ WAREHOUSE = "riskmart.duckdb"
 BACKFILL = ["backfill", "--from", DAY_1.isoformat()]
 
 
-def _backfill(env: dict[str, str], last) -> tuple[str, float]:
-    started = time.monotonic()
+def _backfill(env: dict[str, str], last) -> str:
     result = riskmart([*BACKFILL, "--to", last.isoformat()], env)
     assert result.returncode == 0, result.stdout
-    return result.stdout, time.monotonic() - started
+    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +72,9 @@ def second_day(tmp_path_factory: pytest.TempPathFactory) -> dict:
         return cycle_env(landing, truth, folder / WAREHOUSE, RISKMART_RETRAIN_INTERVAL_DAYS="1")
 
     base = root / "base"
-    _, day_1_seconds = _backfill(env(base), DAY_1)
+    day_1_output = _backfill(env(base), DAY_1)
     reference = copy_installation(base, root / "reference")
-    output, day_2_seconds = _backfill(env(reference), DAY_2)
+    output = _backfill(env(reference), DAY_2)
     assert f"1 of 2 days already done: resuming at {DAY_2}" in output, output
     assert re.search(r"trained .* \((champion|challenger)\)", output), "day 2 trains a model"
     return {
@@ -80,7 +82,7 @@ def second_day(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "base": base,
         "reference": reference,
         "output": output,
-        "day_seconds": {DAY_1: day_1_seconds, DAY_2: day_2_seconds},
+        "plans": step_plans(day_1_output + output),
     }
 
 
@@ -94,14 +96,20 @@ def test_a_run_killed_inside_each_step_then_rerun_equals_an_unbroken_run(second_
     env = second_day["env"](folder)
     warehouse, publish_dir = folder / WAREHOUSE, folder / "published"
     dbt_log = folder / "dbt" / "logs" / "dbt.log"
-    score_seconds = float(re.search(r"✓ score \(([\d.]+) s\)", second_day["output"]).group(1))
+
+    def half_of(step: str) -> After:  # half as long as the step took in the unbroken run
+        seconds = float(re.search(rf"✓ {step} \(([\d.]+) s\)", second_day["output"]).group(1))
+        return After(max(seconds / 2, 0.02))
+
     kill_points = {
-        "ingest": WalGrows(warehouse),
+        "ingest": FileGrows(Path(f"{warehouse}.wal")),
         "dbt build: features": DbtNodesDone(dbt_log, 3),
         "train": NewEntry(folder / "models", "[0-9]*"),
-        "score": After(max(score_seconds / 2, 0.02)),
+        "score": half_of("score"),
         "dbt build: scores": DbtNodesDone(dbt_log, 2),
         "publish": NewEntry(publish_dir, ".bundle-*.tmp"),
+        # its dbt operation (pruning the staged change log) under way, or a first commit
+        "maintain": AnyOf(FileGrows(dbt_log), FileGrows(Path(f"{warehouse}.wal"))),
     }
     assert list(kill_points) == list(STEPS), "a kill point for every step of the cycle"
     day_1_bundle = current_bundle(publish_dir).name
@@ -111,9 +119,12 @@ def test_a_run_killed_inside_each_step_then_rerun_equals_an_unbroken_run(second_
         run = kill_during(["run", "--as-of", DAY_2.isoformat()], env, step, point)
         assert run.killed, f"the run ended before its kill in {step}:\n{run.output}"
         assert f"✓ {step} (" not in run.output, f"the kill landed after {step} had finished:\n{run.output}"
-        # what the API would load now: the day-1 bundle, whole (checksums verified), never a partial one
+        # what the API would load now: a whole bundle (checksums verified), never a partial one; the day-1
+        # bundle until publishing ends (maintenance comes after it: the day's bundle is out)
         bundle = current_bundle(publish_dir)
-        assert bundle is not None and bundle.name == day_1_bundle, (
+        expected = DAY_2 if step == "maintain" else DAY_1
+        assert bundle is not None and bundle.score_date == expected, f"CURRENT after a kill in {step}"
+        assert step == "maintain" or bundle.name == day_1_bundle, (
             f"CURRENT moved during a killed run ({step})"
         )
         if step == "ingest":
@@ -127,7 +138,7 @@ def test_a_run_killed_inside_each_step_then_rerun_equals_an_unbroken_run(second_
     rerun = riskmart(["run", "--as-of", DAY_2.isoformat()], env)
     assert rerun.returncode == 0, rerun.stdout
     assert "taking over a stale run lock" in rerun.stdout
-    assert current_bundle(publish_dir).name != day_1_bundle
+    assert current_bundle(publish_dir).score_date == DAY_2
 
     different = differences(
         warehouse_snapshot(warehouse), warehouse_snapshot(second_day["reference"] / WAREHOUSE)
@@ -165,3 +176,25 @@ def test_the_first_run_killed_in_its_first_feature_build_then_rerun_equals_an_un
         bundle_snapshot(warehouse.parent / "published"), bundle_snapshot(demo_cycle.settings.publish_path)
     )
     assert not different, "the published bundle differs from an unbroken run's:\n" + "\n".join(different)
+
+
+def test_a_backfill_killed_at_a_random_point_resumes_to_the_clean_backfill(second_day, tmp_path):
+    """The soak in small (`make soak` runs 60 days): `riskmart backfill` over the two days, SIGKILLed at a
+    random moment (seeded) of one of them, and run again until it completes, equals the clean backfill."""
+    seed = random.SystemRandom().randrange(1 << 31)
+    kills = random_kills([DAY_1, DAY_2], seed, share=1 / 2)
+    folder = tmp_path / "killed"
+    env = second_day["env"](folder)
+
+    runs = killed_backfill([*BACKFILL, "--to", DAY_2.isoformat()], env, kills, second_day["plans"].get, print)
+    landed = [(k.day, k.step, k.after_seconds, k.resumed_at) for k in kills]
+    assert runs == len(kills) + 1 and all(k.step for k in kills), f"seed {seed}: kills {landed}"
+    different = differences(
+        warehouse_snapshot(folder / WAREHOUSE), warehouse_snapshot(second_day["reference"] / WAREHOUSE)
+    )
+    different += differences(
+        bundle_snapshot(folder / "published"), bundle_snapshot(second_day["reference"] / "published")
+    )
+    assert not different, f"seed {seed}, kills {landed}: differs from the clean backfill:\n" + "\n".join(
+        different
+    )
