@@ -16,8 +16,8 @@ last export day or until --budget-minutes of daily runs have passed:
   window (35 days) holds more days of contributions: the projection adds them once (see below).
 
 After every run it records the file's size and DuckDB's own count of used and free blocks. Daily growth is
-the least-squares slope of the file size over the days measured (`with`: only the days after its window is
-full). The projection after N days is the size after the history plus N times that growth, plus for `with`
+the least-squares slope of the file size, and of the used blocks (the data without the file's free space,
+which jumps between runs), over the days measured (`with`: only the days after its window is full). The projection after N days is the size after the history plus N times that growth, plus for `with`
 the contributions of the shipped window beyond --keep-days, priced at the measured difference between the
 arms' daily growth (an upper bound: the difference also holds the pruned change log). Linear extrapolation
 overstates both arms alike: the feature mart keeps only its latest 31 daily dates and month ends, so after a
@@ -90,6 +90,14 @@ def main() -> None:
         "--budget-minutes", type=float, default=15.0, help="stop starting new days after this"
     )
     parser.add_argument("--keep-days", type=int, default=3, help="contributions window of the `with` arm")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        help="reuse the history warehouse of an earlier run (its folder, kept with --keep) as of end - days",
+    )
+    parser.add_argument(
+        "--skip-days", type=int, default=0, help="leave the first N daily runs out of the growth slopes"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
 
@@ -105,11 +113,17 @@ def main() -> None:
         if args.landing is None:
             timed_process("generate", [RISKMART, "demo-data", *export_options(args)], base_env)
         history = work / "history" / "riskmart.duckdb"
-        step, _ = timed_process(
-            f"history: riskmart run --as-of {history_day}",
-            [RISKMART, "run", "--as-of", history_day.isoformat()],
-            {**base_env, "RISKMART_WAREHOUSE": str(history), "RISKMART_MAINTAIN_AFTER_RUN": "false"},
-        )
+        if args.history:
+            shutil.copytree(args.history, history.parent, ignore=shutil.ignore_patterns("*.lock", "*.tmp"))
+            # dbt parses the project again (the code may have changed since that run)
+            shutil.rmtree(history.parent / "dbt" / "target", ignore_errors=True)
+            step = {"reused": str(args.history)}
+        else:
+            step, _ = timed_process(
+                f"history: riskmart run --as-of {history_day}",
+                [RISKMART, "run", "--as-of", history_day.isoformat()],
+                {**base_env, "RISKMART_WAREHOUSE": str(history), "RISKMART_MAINTAIN_AFTER_RUN": "false"},
+            )
         report["history_run"] = {**step, **_blocks(history)}
         arms = {}
         for arm in ARMS:
@@ -150,16 +164,22 @@ def main() -> None:
     growth = {}
     for arm in ARMS:
         days = arms[arm]["days"]
-        steady = days if arm == "without" else [d for d in days if d["day"] > args.keep_days]
-        # the day before the first steady day is the slope's starting point (for `without`: the history)
-        start = (
-            (0, base)
-            if arm == "without"
-            else next(((d["day"], d["file_bytes"]) for d in days if d["day"] == args.keep_days), None)
-        )
-        points = ([start] if start else []) + [(d["day"], d["file_bytes"]) for d in steady]
+        # from the first day measured (after --skip-days; for `with`, once its window is full) on, with the
+        # size the day before as the starting point (day 0: the history)
+        first = max(args.skip_days, 0 if arm == "without" else args.keep_days)
+        sizes = {0: base, **{d["day"]: d["file_bytes"] for d in days}}
+        points = [(day, size) for day, size in sorted(sizes.items()) if day >= first]
+        steady = [d for d in days if d["day"] > first]
         growth[arm] = _slope(points)
-        report[arm] = {"days": days, "daily_growth_mb": _mb(growth[arm]), "steady_days": len(steady)}
+        # DuckDB's used blocks: the data alone, without the file's free space (which jumps between runs)
+        used = {0: report["history_run"]["used_bytes"], **{d["day"]: d["used_bytes"] for d in days}}
+        used_growth = _slope([(day, size) for day, size in sorted(used.items()) if day >= first])
+        report[arm] = {
+            "days": days,
+            "daily_growth_mb": _mb(growth[arm]),
+            "daily_used_growth_mb": _mb(used_growth),
+            "steady_days": len(steady),
+        }
     if growth["without"] is not None and growth["with"] is not None:
         contributions_per_day = max(growth["without"] - growth["with"], 0)
 
@@ -182,7 +202,8 @@ def main() -> None:
     print(json.dumps({k: v for k, v in report.items() if k not in ARMS}, indent=1))
     for arm in ARMS:
         print(
-            f"{arm}: daily growth {report[arm]['daily_growth_mb']} MB over {report[arm]['steady_days']} days"
+            f"{arm}: daily growth of the file {report[arm]['daily_growth_mb']} MB, of used blocks"
+            f" {report[arm]['daily_used_growth_mb']} MB, over {report[arm]['steady_days']} days"
         )
 
 
