@@ -2,7 +2,7 @@
     delete the rows every reader has consumed. A reader is an incremental model that reads the log
     (`stg_riskmart_meta__staged_changes`, through `client_dates_to_build` / `feature_dates_to_build`); it
     reads only rows with `ingested_through` above the watermark it recorded at its last build
-    (`record_settings_fingerprint`), so a row at or below the lowest recorded watermark is never read again.
+    (`record_settings_fingerprint`; its newest record counts), so a row at or below the lowest recorded watermark is never read again.
     A reader with no recorded watermark rebuilds every date at its next build and reads no row. A row with
     no watermark is never read (a comparison with NULL is never true). With no recorded watermark at all,
     nothing but those is deleted. -#}
@@ -23,9 +23,16 @@
         where
             ingested_through is null
             or ingested_through <= (
-                select min(built.ingested_through)
-                from {{ build_settings_relation() }} as built
-                where built.model_name in ({{ reader_list }})
+                select min(newest.ingested_through)
+                from (
+                    -- each model's newest record counts (record_settings_fingerprint only inserts)
+                    select
+                        built.ingested_through,
+                        row_number() over (partition by built.model_name order by built.recorded_at desc) as recency
+                    from {{ build_settings_relation() }} as built
+                    where built.model_name in ({{ reader_list }})
+                ) as newest
+                where newest.recency = 1
             )
     {%- endset -%}
     {%- do run_query(prune) -%}

@@ -85,7 +85,9 @@ def _staged_changes(warehouse: Path) -> list[tuple]:
 def _lowest_reader_watermark(warehouse: Path) -> object:
     with connect_warehouse(warehouse, read_only=True) as con:
         return con.execute(
-            "select min(ingested_through) from riskmart_meta.build_settings where model_name like '%features%'"
+            "select min(ingested_through) from (select ingested_through from riskmart_meta.build_settings"
+            " where model_name like '%features%'"
+            " qualify row_number() over (partition by model_name order by recorded_at desc) = 1)"
         ).fetchone()[0]
 
 
