@@ -413,3 +413,17 @@ def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_c
         assert changed_dates > 0, "the correction changes month-end dates older than the daily ones"
         for relation in ("marts.fct_client_features", "marts.fct_rule_scores"):
             assert _differing_rows(con, relation, "incremental", "refreshed") == 0
+
+
+def test_a_seed_whose_columns_changed_loads_into_a_warehouse_built_before_the_change(tmp_path):
+    """A warehouse built before a seed gained a column (rule_score_components' `feature`) builds again with
+    no manual step: seeds are recreated on every build, not truncated into their old columns."""
+    settings = Settings(warehouse=tmp_path / "riskmart.duckdb", landing=tmp_path / "landing")
+    args = ["seed", "--select", "rule_score_components"]
+    run_dbt(settings, args)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("alter table seeds.rule_score_components drop column feature")
+    run_dbt(settings, args)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        columns = [r[0] for r in con.execute("describe seeds.rule_score_components").fetchall()]
+    assert "feature" in columns
