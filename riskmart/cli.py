@@ -44,7 +44,8 @@ DEFAULT_WAIT_SECONDS = 3600.0
 
 def fail(message: str, hint: str, code: int = ExitCode.USAGE) -> typer.Exit:
     """Print what was wrong and what to do, and give the exit to raise (codes: ExitCode, README)."""
-    console.print(f"[bold red]error:[/] {message}\n[bold]what to do:[/] {hint}")
+    # never wrapped: an operator copies the paths and commands it names
+    console.print(f"[bold red]error:[/] {message}\n[bold]what to do:[/] {hint}", soft_wrap=True)
     return typer.Exit(code=int(code))
 
 

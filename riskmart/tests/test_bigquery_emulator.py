@@ -4,9 +4,13 @@ BigQuery's cost, partition pruning or IAM (README, "Running on BigQuery"). `pyte
 tests.
 
 A tiny demo export is ingested into DuckDB up to the day before its last day and its raw tables are copied
-into the emulator with CSV load jobs; `dbt build` (seeds, every model, data test and unit test) runs on the
-emulator as of that day. Then the last day is ingested and copied, and a second, incremental build runs as of
-it, models only. The feature mart must then equal a DuckDB build of the same files.
+into the emulator with CSV load jobs; `dbt build` (seeds, every model and data test) runs on the emulator as
+of that day. dbt's unit tests run on DuckDB in the suite and are parsed as BigQuery SQL here (sqlglot); on the
+emulator (where they passed when this target was built) they cost about two minutes of the suite's 15 and
+prove only the fixtures' SQL, the models' own SQL being built and tested here. To run them there as well,
+start the emulator as the fixture does and `dbt test --target emulator --select test_type:unit`.
+Then the last day is ingested and copied, and a second, incremental build runs as of it, models only. The
+feature mart must then equal a DuckDB build of the same files.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPat
 
     ingest_landing(landing, warehouse, as_of=FIRST_DAY)
     copy_schema(warehouse, "raw", bigquery_emulator, work)
-    first = run_dbt(settings, ["build"], as_of=FIRST_DAY, quiet=True)
+    first = run_dbt(settings, ["build", "--exclude", "resource_type:unit_test"], as_of=FIRST_DAY, quiet=True)
 
     ingest_landing(landing, warehouse, as_of=DEMO_END_DATE)
     copy_schema(warehouse, "raw", bigquery_emulator, work)
@@ -110,16 +114,16 @@ def test_bigquery_seeds_load_with_bigquery_types(emulator_build: EmulatorBuild) 
     assert dict(loaded) == expected
 
 
-def test_bigquery_build_runs_every_seed_model_data_test_and_unit_test(emulator_build: EmulatorBuild) -> None:
-    """The first build (run_dbt raises on any failure) ran every seed, model, data test and unit test of the
-    project, none skipped."""
+def test_bigquery_build_runs_every_seed_model_and_data_test(emulator_build: EmulatorBuild) -> None:
+    """The first build (run_dbt raises on any failure) ran every seed, model and data test of the project,
+    none skipped."""
     for node in emulator_build.first.results:
-        if node.node.resource_type in {"seed", "model", "test", "unit_test"}:
+        if node.node.resource_type in {"seed", "model", "test"}:
             assert str(node.status).lower() in {"success", "pass"}, (node.node.unique_id, node.status)
     counts = _counts(emulator_build.first)
-    for kind in ("seed", "model", "test", "unit_test"):
+    for kind in ("seed", "model", "test"):
         assert counts.get(kind, 0) > 0, counts
-    assert counts["model"] >= 30 and counts["unit_test"] >= 20, counts
+    assert counts["model"] >= 30 and counts["test"] >= 100, counts
 
 
 def test_bigquery_second_build_is_incremental(emulator_build: EmulatorBuild) -> None:
