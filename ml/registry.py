@@ -233,7 +233,7 @@ def champion_info(settings) -> dict | None:
     model. What the daily cycle prints and publishes."""
     from ml.warehouse import open_warehouse
 
-    row = champion_row(open_warehouse(settings.warehouse))
+    row = champion_row(open_warehouse(settings))
     if row is None:
         return None
     return {

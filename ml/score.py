@@ -84,7 +84,7 @@ def score_date(settings, feature_date: date, *, warehouse: Warehouse | None = No
     """Score every client of `marts.fct_client_features` at `feature_date` that is not in default, with
     the champion, and replace that date's rows of ml.ml_scores and ml.ml_score_reasons in one transaction."""
     started = time.perf_counter()
-    warehouse = warehouse or open_warehouse(settings.warehouse)
+    warehouse = warehouse or open_warehouse(settings)
     row = champion_row(warehouse)
     if row is None:
         raise ScoringError("there is no champion model in ml.ml_model_registry")

@@ -228,7 +228,7 @@ def train_model(
     see `dataset.load_ground_truth`), write the artifacts, the training rows' reference distributions
     (ml/baseline.py) and the registry row, and promote the model if it beats the champion by
     `settings.promotion_margin`."""
-    warehouse = warehouse or open_warehouse(settings.warehouse)
+    warehouse = warehouse or open_warehouse(settings)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -393,4 +393,4 @@ def needs_training(settings, as_of: date) -> bool:
         return False
     # A challenger trained on this very day's data lost to the champion: a re-run of the day (after a crash,
     # or by hand) would train the same model again and register it twice. It is registered once.
-    return not trained_as_of(open_warehouse(settings.warehouse), as_of)
+    return not trained_as_of(open_warehouse(settings), as_of)

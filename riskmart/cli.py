@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from riskmart.operations import ExitCode, OperatorError, writing_warehouse
-from riskmart.settings import Settings, get_settings
+from riskmart.runlock import run_lock_path
+from riskmart.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(
     help="riskmart: daily credit-risk scores for a B2B lender. Each verb has --help.",
@@ -57,11 +58,17 @@ def holding_warehouse(settings: Settings, verb: str, wait: bool, wait_seconds: f
     typed = Path(sys.argv[0]).name in {"riskmart", "cli.py"} and sys.argv[1:2] == [verb]
     command = shlex.join(["riskmart", *sys.argv[1:]]) if typed else f"riskmart {verb}"
     try:
+        lock_path, on_file = run_lock_path(settings), settings.engine == "duckdb"
+    except SettingsError as exc:
+        raise fail(str(exc), exc.hint) from None
+    try:
         with writing_warehouse(
             settings.warehouse,
             command,
             wait_seconds=wait_seconds if wait else 0.0,
             notify=lambda message: console.print(f"[yellow]{message}[/]"),
+            lock_path=lock_path,
+            on_file=on_file,
         ):
             yield
     except OperatorError as exc:
@@ -351,7 +358,7 @@ def score(
     day = parse_date(feature_date, "--date")
     try:
         with holding_warehouse(settings, "score", wait, wait_seconds):
-            day = day or latest_feature_date(open_warehouse(settings.warehouse))
+            day = day or latest_feature_date(open_warehouse(settings))
             if day is None:
                 raise ScoringError("marts.fct_client_features is empty")
             with console.status(f"scoring {day}"):

@@ -16,6 +16,9 @@ What grows every day, and what is done with it:
   DuckDB reuses free blocks for new data, but it does not shorten the file: a warehouse stops growing by
   the space retention frees, it does not shrink. `rewrite=True` (`riskmart maintain --rewrite`) copies
   the whole database into a new file and swaps it in, which returns the free blocks to the disk.
+* On BigQuery (a target of type bigquery) the same retention runs through the warehouse interface;
+  compaction is BigQuery's own (its storage reclaims deleted rows and cleared values by itself), so there
+  is no CHECKPOINT, no file size and no `--rewrite`.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from ml.score import SCORES
-from ml.warehouse import WAREHOUSE_CATALOG, connect_warehouse
+from ml.warehouse import WAREHOUSE_CATALOG, Warehouse, connect_warehouse, open_warehouse
 from riskmart.settings import Settings
 
 STAGED_CHANGES = "riskmart_meta.staged_changes"
@@ -65,8 +69,8 @@ class MaintainResult:
     staged_changes_after: int
     contributions_cleared: int  # score rows whose contributions were set to NULL now
     contributions_kept_from: date | None  # the oldest score date that keeps its contributions
-    before: FileSize
-    after: FileSize
+    before: FileSize | None  # None on BigQuery: no file
+    after: FileSize | None
     rewritten: bool
     seconds: float
 
@@ -82,33 +86,28 @@ class MaintainResult:
                 f" ({self.staged_changes_before - self.staged_changes_after} consumed by every model, deleted)",
             ),
             ("full contributions", f"{kept}; cleared on {self.contributions_cleared} older score rows"),
-            (
-                "warehouse file",
-                f"{_mb(self.before.file_bytes)} → {_mb(self.after.file_bytes)}"
-                f" ({_mb(self.after.free_bytes)} free inside, reused by new data)"
-                + ("; rewritten" if self.rewritten else ""),
-            ),
+            self._storage_line(),
         ]
+
+    def _storage_line(self) -> tuple[str, str]:
+        if self.before is None or self.after is None:
+            return ("storage", "compaction is BigQuery's own (no CHECKPOINT, no file to rewrite)")
+        return (
+            "warehouse file",
+            f"{_mb(self.before.file_bytes)} → {_mb(self.after.file_bytes)}"
+            f" ({_mb(self.after.free_bytes)} free inside, reused by new data)"
+            + ("; rewritten" if self.rewritten else ""),
+        )
 
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".", 1)
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
-def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
-    if not _table_exists(con, relation):
+def _count(warehouse: Warehouse, relation: str) -> int:
+    if warehouse.table_columns(relation) is None:
         return 0
-    return con.execute(f"select count(*) from {relation}").fetchone()[0]  # noqa: S608 (our constants)
+    return int(warehouse.read(f"select count(*) as n from {relation}")["n"].iloc[0])  # noqa: S608 (our constants)
 
 
 def file_size(con: duckdb.DuckDBPyConnection, path: Path) -> FileSize:
@@ -127,22 +126,27 @@ def file_size(con: duckdb.DuckDBPyConnection, path: Path) -> FileSize:
     )
 
 
-def clear_old_contributions(con: duckdb.DuckDBPyConnection, keep_days: int) -> tuple[int, date | None]:
+def clear_old_contributions(warehouse: Warehouse, keep_days: int) -> tuple[int, date | None]:
     """Set `contributions` to NULL on the score rows older than the newest `keep_days` score dates (by
     feature date, not the clock: a backfill of old days keeps the same window). Returns the rows cleared
     and the oldest date that keeps its contributions. The top reasons (`ml.ml_score_reasons`) stay."""
-    if not _table_exists(con, SCORES.name):
+    if warehouse.table_columns(SCORES.name) is None:
         return 0, None
-    newest = con.execute(f"select max(feature_date) from {SCORES.name}").fetchone()[0]  # noqa: S608
-    if newest is None:
+    newest = warehouse.read(f"select max(feature_date) as d from {SCORES.name}")["d"].iloc[0]  # noqa: S608
+    if pd.isna(newest):
         return 0, None
-    kept_from = newest - timedelta(days=keep_days - 1)
-    cleared = con.execute(
+    kept_from = pd.Timestamp(newest).date() - timedelta(days=keep_days - 1)
+    cleared = warehouse.execute(
         f"update {SCORES.name} set contributions = null"  # noqa: S608 (our constants)
         " where feature_date < ? and contributions is not null",
         [kept_from],
-    ).fetchone()[0]
-    return int(cleared), kept_from
+    )
+    return int(cleared or 0), kept_from
+
+
+def _file_size(path: Path, *, read_only: bool) -> FileSize:
+    with connect_warehouse(path, read_only=read_only) as con:
+        return file_size(con, path)
 
 
 def rewrite_warehouse(path: Path) -> None:
@@ -168,30 +172,38 @@ def rewrite_warehouse(path: Path) -> None:
 
 def maintain_warehouse(settings: Settings, *, rewrite: bool = False) -> MaintainResult:
     """Prune the staged change log, clear old contributions, CHECKPOINT (and with `rewrite`, copy the file
-    anew). Every step is idempotent: a killed maintenance run re-run finishes the job. Call it holding the
-    run lock (`riskmart maintain` and `riskmart run` do)."""
+    anew; both DuckDB's: on BigQuery compaction is BigQuery's own). Every step is idempotent: a killed
+    maintenance run re-run finishes the job. Call it holding the run lock (`riskmart maintain` and
+    `riskmart run` do)."""
     from riskmart.dbt import run_dbt
 
     started = time.perf_counter()
-    warehouse = settings.warehouse
-    if not Path(warehouse).is_file():
+    on_file = settings.engine == "duckdb"
+    path = settings.warehouse
+    if on_file and not Path(path).is_file():
         raise MaintainError(
-            f"the warehouse {warehouse} does not exist: there is nothing to maintain",
+            f"the warehouse {path} does not exist: there is nothing to maintain",
             "point --warehouse (or RISKMART_WAREHOUSE) at riskmart's warehouse, or run `riskmart run` first",
         )
-    with connect_warehouse(warehouse) as con:
-        before = file_size(con, warehouse)
-        staged_before = _count(con, STAGED_CHANGES)
+    if rewrite and not on_file:
+        raise MaintainError(
+            f"--rewrite copies a DuckDB file; the target {settings.dbt_target!r} is BigQuery, whose storage"
+            " compacts itself",
+            "run `riskmart maintain` without --rewrite",
+        )
+    warehouse = open_warehouse(settings)
+    before = _file_size(path, read_only=False) if on_file else None
+    staged_before = _count(warehouse, STAGED_CHANGES)
     if staged_before:
         run_dbt(settings, PRUNE_STAGED_CHANGES, quiet=True)
-    with connect_warehouse(warehouse) as con:
-        staged_after = _count(con, STAGED_CHANGES)
-        cleared, kept_from = clear_old_contributions(con, settings.contributions_keep_days)
-        con.execute("checkpoint")
+    staged_after = _count(warehouse, STAGED_CHANGES)
+    cleared, kept_from = clear_old_contributions(warehouse, settings.contributions_keep_days)
+    if on_file:
+        with connect_warehouse(path) as con:
+            con.execute("checkpoint")
     if rewrite:
-        rewrite_warehouse(warehouse)
-    with connect_warehouse(warehouse, read_only=True) as con:
-        after = file_size(con, warehouse)
+        rewrite_warehouse(path)
+    after = _file_size(path, read_only=True) if on_file else None
     return MaintainResult(
         staged_changes_before=staged_before,
         staged_changes_after=staged_after,

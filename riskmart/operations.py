@@ -132,14 +132,25 @@ def classify(exc: BaseException, warehouse: Path) -> OperatorError | None:
 
 @contextmanager
 def writing_warehouse(
-    warehouse: Path, command: str, *, wait_seconds: float, notify: Callable[[str], None]
+    warehouse: Path,
+    command: str,
+    *,
+    wait_seconds: float,
+    notify: Callable[[str], None],
+    lock_path: Path | None = None,
+    on_file: bool = True,
 ) -> Iterator[None]:
-    """The guard around a command that writes the warehouse: its folder, the run lock, the file itself,
-    and the operator's errors (disk full, another program holding the file) raised inside."""
-    check_warehouse_folder(warehouse)
+    """The guard around a command that writes the warehouse: its folder, the run lock (`lock_path`, default
+    beside the file), the file itself (`on_file`: a DuckDB warehouse; not BigQuery), and the operator's
+    errors (disk full, another program holding the file) raised inside."""
+    if on_file:
+        check_warehouse_folder(warehouse)
     try:
-        with warehouse_lock(warehouse, command, wait_seconds=wait_seconds, notify=notify):
-            check_warehouse_file(warehouse)
+        with warehouse_lock(
+            warehouse, command, wait_seconds=wait_seconds, notify=notify, lock_path=lock_path
+        ):
+            if on_file:
+                check_warehouse_file(warehouse)
             try:
                 yield
             except Exception as exc:

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ml.warehouse import connect_warehouse
+from ml.warehouse import TableSpec, TableWrite, Warehouse, open_warehouse
 from riskmart.settings import Settings
 
 # dbt selectors of the two builds around the ML step: the scored mart and the staging views of the tables the
@@ -31,6 +32,18 @@ DAILY_SCORING_BUILD = [*DAILY_BUILD, "--select", SCORING_SELECTOR, MONITORING_SE
 # One row per completed daily cycle (as-of date, champion, bundle, finish time), written after publishing:
 # what `riskmart backfill` resumes from, and a record of when each day's scores went out.
 CYCLE_RUNS = "riskmart_meta.cycle_runs"
+CYCLE_RUNS_TABLE = TableSpec(
+    name=CYCLE_RUNS,
+    columns=(
+        ("as_of_date", "date"),
+        ("model_version", "string"),
+        ("bundle", "string"),
+        ("finished_at", "timestamp"),
+    ),
+    # each run adds its row: a finish time is never replaced
+    replace_key=("as_of_date", "finished_at"),
+)
+RAW_CLIENTS = "raw.clients"
 
 
 class CycleError(RuntimeError):
@@ -78,15 +91,14 @@ def _step(name: str, summary: CycleSummary, console: Console) -> Iterator[None]:
 
 def latest_export_date(settings: Settings) -> date | None:
     """The newest export date loaded into raw.clients: the default as-of date of a run."""
-    if not settings.warehouse.exists():
+    warehouse = open_warehouse(settings)
+    if warehouse.table_columns(RAW_CLIENTS) is None:
         return None
-    with connect_warehouse(settings.warehouse) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'clients'"
-        ).fetchone()[0]
-        if not exists:
-            return None
-        return con.execute("select max(_export_date) from raw.clients").fetchone()[0]
+    return _date_or_none(warehouse.read(f"select max(_export_date) as d from {RAW_CLIENTS}")["d"].iloc[0])  # noqa: S608
+
+
+def _date_or_none(value: object) -> date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console) -> CycleSummary:
@@ -165,36 +177,22 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
 
 def record_cycle(settings: Settings, summary: CycleSummary) -> None:
     """Add the completed cycle's row to CYCLE_RUNS (the last write of a run: a run killed before it is redone)."""
-    with connect_warehouse(settings.warehouse) as con:
-        con.execute(f"create schema if not exists {CYCLE_RUNS.split('.')[0]}")
-        con.execute(
-            f"create table if not exists {CYCLE_RUNS} (as_of_date date not null, model_version varchar,"
-            " bundle varchar, finished_at timestamp not null)"
-        )
-        con.execute(
-            f"insert into {CYCLE_RUNS} values (?, ?, ?, ?)",  # noqa: S608
-            [
-                summary.as_of,
-                summary.model_version,
-                Path(summary.published).name if summary.published else None,
-                datetime.now(UTC).replace(tzinfo=None),
-            ],
-        )
+    row = {
+        "as_of_date": summary.as_of,
+        "model_version": summary.model_version,
+        "bundle": Path(summary.published).name if summary.published else None,
+        "finished_at": datetime.now(UTC).replace(tzinfo=None),
+    }
+    open_warehouse(settings).replace_rows([TableWrite(CYCLE_RUNS_TABLE, pd.DataFrame([row]))])
 
 
 def completed_days(settings: Settings) -> set[date]:
     """The as-of dates whose daily cycle ran to its end (CYCLE_RUNS)."""
-    if not settings.warehouse.exists():
+    warehouse = open_warehouse(settings)
+    if warehouse.table_columns(CYCLE_RUNS) is None:
         return set()
-    schema, table = CYCLE_RUNS.split(".")
-    with connect_warehouse(settings.warehouse) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-        if not exists:
-            return set()
-        return {day for (day,) in con.execute(f"select distinct as_of_date from {CYCLE_RUNS}").fetchall()}  # noqa: S608
+    days = warehouse.read(f"select distinct as_of_date from {CYCLE_RUNS}")["as_of_date"]  # noqa: S608
+    return {pd.Timestamp(day).date() for day in days if not pd.isna(day)}
 
 
 def backfill(
@@ -236,30 +234,37 @@ def backfill(
 
 
 def _risk_levels(settings: Settings, as_of: date) -> dict[str, int]:
-    with connect_warehouse(settings.warehouse) as con:
-        rows = con.execute(
-            "select risk_level, count(*) from marts.fct_client_scores where score_date = ? group by 1 order by 1",
-            [as_of],
-        ).fetchall()
-    return dict(rows)
+    rows = open_warehouse(settings).read(
+        "select risk_level, count(*) as n from marts.fct_client_scores where score_date = ?"
+        " group by risk_level order by risk_level",
+        [as_of],
+    )
+    return {str(level): int(n) for level, n in zip(rows["risk_level"], rows["n"], strict=True)}
 
 
 def todays_alerts(settings: Settings, as_of: date) -> list[dict]:
     """The monitoring alerts dated `as_of` (marts.mon_alerts), most severe first; none before it is built."""
-    with connect_warehouse(settings.warehouse) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'mon_alerts'"
-        ).fetchone()[0]
-        if not exists:
-            return []
-        cursor = con.execute(
-            "select severity, alert_type, subject, metric, metric_value, threshold, recommended_action"
-            " from marts.mon_alerts where alert_date = ?"
-            " order by case severity when 'critical' then 0 else 1 end, alert_type, subject",
-            [as_of],
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    warehouse: Warehouse = open_warehouse(settings)
+    if warehouse.table_columns("marts.mon_alerts") is None:
+        return []
+    frame = warehouse.read(
+        "select severity, alert_type, subject, metric, metric_value, threshold, recommended_action"
+        " from marts.mon_alerts where alert_date = ?"
+        " order by case severity when 'critical' then 0 else 1 end, alert_type, subject",
+        [as_of],
+    )
+    # plain Python values (None, not NaN, for a missing number), as the summary and the bundle print them
+    return [
+        {k: (None if _missing(v) else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _print_summary(summary: CycleSummary, console: Console) -> None:

@@ -4,6 +4,12 @@ A file beside the warehouse (`<warehouse>.lock`) is locked with flock(2) for the
 the holder's pid, start time and command. The kernel drops the lock when its process dies, however it
 dies, so a killed run never blocks the next one; the metadata it leaves behind tells the next run that
 it takes over from a run that did not finish.
+
+On BigQuery there is no warehouse file: the lock is a local file `riskmart-bigquery-<project>.lock` in
+RISKMART_LOCK_DIR (default: the folder holding the model registry, which every run writes anyway). flock
+serializes the runs of one machine, or of machines sharing that folder on a file system whose locks span
+them; a scheduler that can start runs elsewhere must run them one at a time itself (the Airflow DAG's
+`max_active_runs=1`).
 """
 
 from __future__ import annotations
@@ -48,6 +54,15 @@ def lock_path_for(warehouse: Path) -> Path:
     return Path(warehouse).with_name(Path(warehouse).name + ".lock")
 
 
+def run_lock_path(settings) -> Path:
+    """The run lock of the settings' warehouse: `<warehouse>.lock` beside a DuckDB file; on BigQuery a file
+    named after the project in settings.lock_dir (default: the registry's parent folder)."""
+    if settings.engine == "duckdb":
+        return lock_path_for(settings.warehouse)
+    folder = settings.lock_dir if settings.lock_dir is not None else Path(settings.registry_path).parent
+    return Path(folder) / f"riskmart-bigquery-{settings.bq_project}.lock"
+
+
 def _read_holder(fd: int) -> LockHolder | None:
     os.lseek(fd, 0, os.SEEK_SET)
     text = os.read(fd, 65536).decode("utf-8", errors="replace").strip()
@@ -79,10 +94,13 @@ def warehouse_lock(
     *,
     wait_seconds: float = 0.0,
     notify: Callable[[str], None] = lambda message: None,
+    lock_path: Path | None = None,
 ) -> Iterator[Path]:
-    """Hold the warehouse's run lock for the block. Waits up to `wait_seconds` for another holder, then
-    raises WarehouseBusyError naming it. `notify` hears about waiting and about a stale lock taken over."""
-    lock_path = lock_path_for(warehouse)
+    """Hold the warehouse's run lock (`lock_path`, default `<warehouse>.lock`) for the block. Waits up to
+    `wait_seconds` for another holder, then raises WarehouseBusyError naming it. `notify` hears about
+    waiting and about a stale lock taken over."""
+    lock_path = lock_path or lock_path_for(warehouse)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         started = time.monotonic()

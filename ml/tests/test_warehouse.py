@@ -112,3 +112,15 @@ def test_connect_warehouse_read_only_refuses_writes(tmp_path):
         assert con.execute("select count(*) from ml.example_scores").fetchone()[0] == 1
         with pytest.raises(duckdb.Error):
             con.execute("delete from ml.example_scores")
+
+
+def test_read_arrow_and_execute_take_parameters(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    warehouse.replace_rows([TableWrite(SCORES, _rows("2024-01-31", [1.0, 2.0, 3.0]))])
+    table = warehouse.read_arrow(
+        "select client_id, value from ml.example_scores where value > ? order by 1", [1.5]
+    )
+    assert table.column_names == ["client_id", "value"] and table.column("value").to_pylist() == [2.0, 3.0]
+    assert warehouse.execute("update ml.example_scores set value = null where value < ?", [2.5]) == 2
+    assert warehouse.execute("create table ml.other (x integer)") is None
+    assert warehouse.read("select count(value) as n from ml.example_scores")["n"].iloc[0] == 1
