@@ -12,6 +12,10 @@ from pathlib import Path
 
 from riskmart.settings import Settings
 
+# The development and tests' PII salt (macros/hash_pii.sql: development_pii_salt; Settings.pii_salt's default):
+# public, so a production target refuses it.
+DEVELOPMENT_PII_SALT = "riskmart-dev-salt"
+
 
 class DbtError(RuntimeError):
     """dbt ran and reported a failure (a model, a test or the project itself); `nodes` names the failing
@@ -39,6 +43,31 @@ def failed_nodes(run_results: Path) -> list[str]:
             message = " ".join(str(result.get("message") or "").split())[:300]
             failed.append(f"{kind} {name}: {status}: {message}")
     return failed
+
+
+class DevelopmentSaltError(DbtError):
+    """A production dbt target with the development PII salt: refused before anything runs."""
+
+
+def production_targets(project_dir: Path) -> tuple[str, ...]:
+    """The dbt targets that hold a lender's real data: dbt_project.yml's var `production_targets`, the list
+    the macro refuse_development_salt reads too."""
+    import yaml
+
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return tuple((project.get("vars") or {}).get("production_targets") or ())
+
+
+def refuse_development_salt(settings: Settings) -> None:
+    """Raise DevelopmentSaltError when settings.dbt_target is a production target and the PII salt is empty or
+    the development salt (as dbt does itself, macros/hash_pii.sql), before any step of a command runs."""
+    salt = settings.pii_salt.get_secret_value()
+    production = settings.dbt_target in production_targets(settings.dbt_project_dir)
+    if production and salt in ("", DEVELOPMENT_PII_SALT):
+        raise DevelopmentSaltError(
+            f"dbt target {settings.dbt_target!r} is a production target and RISKMART_PII_SALT is unset, empty"
+            f" or the development salt {DEVELOPMENT_PII_SALT!r}, whose hashes anyone can recompute"
+        )
 
 
 @contextmanager
@@ -84,6 +113,7 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
+    refuse_development_salt(settings)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     project_dir = str(settings.dbt_project_dir)
     # dbt's target/ and logs/ live beside the warehouse: runs on different warehouses never share them.
