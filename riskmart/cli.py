@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -98,6 +99,23 @@ def parse_date(value: str | None, option: str) -> date | None:
         raise fail(
             f"{option} {value!r} is not a date", f"give it as YYYY-MM-DD, e.g. {option} 2026-06-30"
         ) from None
+
+
+SALT_HINT = (
+    "set RISKMART_PII_SALT to a long random secret (e.g. the output of"
+    " `python -c 'import secrets; print(secrets.token_hex(32))'`) kept in your secret store, the same on every"
+    " run: it keys every client's name and tax id hash"
+)
+
+
+def refuse_development_salt(settings: Settings) -> None:
+    """A production dbt target with the development PII salt: the CLI's error, before anything runs."""
+    from riskmart.dbt import DevelopmentSaltError, refuse_development_salt
+
+    try:
+        refuse_development_salt(settings)
+    except DevelopmentSaltError as exc:
+        raise fail(str(exc), SALT_HINT) from None
 
 
 @app.command("demo-data")
@@ -225,6 +243,11 @@ def ingest_log(
     Console().print(table)
 
 
+class DailyBuild(StrEnum):
+    features = "features"
+    scores = "scores"
+
+
 @app.command("build")
 def build(
     warehouse: WarehouseOpt = None,
@@ -238,15 +261,30 @@ def build(
         str | None,
         typer.Option(help="Latest data date the models may use (YYYY-MM-DD); default the newest export."),
     ] = None,
+    daily: Annotated[
+        DailyBuild | None,
+        typer.Option(
+            help="Run one of the daily cycle's two builds instead, as `riskmart run` does (data tests, no unit"
+            " tests): `features` (every model but the scored and monitoring marts) or `scores` (those, after"
+            " `riskmart score`)."
+        ),
+    ] = None,
     wait: WaitOpt = False,
     wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
     """`dbt build` (models, seeds, data and unit tests) on the configured warehouse."""
     from riskmart.dbt import DbtError, run_dbt
+    from riskmart.pipeline import DAILY_FEATURE_BUILD, DAILY_SCORING_BUILD
 
     data_date = parse_date(as_of, "--as-of")
+    if daily is not None and select:
+        raise fail("--daily and --select cannot be combined", "give one of them")
     settings = get_settings(warehouse=warehouse, dbt_target=target)
-    args = ["build"] + (["--select", select] if select else [])
+    refuse_development_salt(settings)
+    if daily is not None:
+        args = list(DAILY_FEATURE_BUILD if daily is DailyBuild.features else DAILY_SCORING_BUILD)
+    else:
+        args = ["build"] + (["--select", select] if select else [])
     with holding_warehouse(settings, "build", wait, wait_seconds):
         try:
             run_dbt(settings, args, as_of=data_date)
@@ -277,6 +315,14 @@ def train(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    if_due: Annotated[
+        bool,
+        typer.Option(
+            "--if-due",
+            help="As the daily cycle: train only when due (no champion, or one RISKMART_RETRAIN_INTERVAL_DAYS"
+            " older than --as-of, which it needs), and too little matured history is no error.",
+        ),
+    ] = False,
     wait: WaitOpt = False,
     wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
@@ -286,16 +332,25 @@ def train(
     from ml.dataset import DatasetError, GroundTruthError, NotEnoughHistoryError
     from ml.features import FeatureError
     from ml.registry import ModelIntegrityError, RegistryError
-    from ml.train import train_model
+    from ml.train import needs_training, train_model
 
     settings = get_settings(warehouse=warehouse, registry_dir=registry_dir, truth=truth)
     cutoff = parse_date(as_of, "--as-of")
+    if if_due and cutoff is None:
+        raise fail("--if-due needs --as-of", "give the data date, e.g. --if-due --as-of 2026-06-30")
     try:
-        with holding_warehouse(settings, "train", wait, wait_seconds), console.status("training"):
-            result = train_model(settings, as_of=cutoff, truth=settings.truth)
+        with holding_warehouse(settings, "train", wait, wait_seconds):
+            if if_due and not needs_training(settings, cutoff):
+                console.print(f"no training due as of {cutoff}: the champion is recent enough")
+                return
+            with console.status("training"):
+                result = train_model(settings, as_of=cutoff, truth=settings.truth)
     except GroundTruthError as exc:
         raise fail(str(exc), exc.hint) from None
     except NotEnoughHistoryError as exc:
+        if if_due:  # a normal state for a young lender, as in the daily cycle: the rules score alone
+            console.print(f"[yellow]no model trained:[/] {exc}")
+            return
         raise fail(str(exc), "ingest and build more months of history, then train again") from None
     except (DatasetError, FeatureError) as exc:
         raise fail(
@@ -342,6 +397,14 @@ def score(
         typer.Option("--date", help="Feature date to score (YYYY-MM-DD); default: the latest in the mart."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    if_champion: Annotated[
+        bool,
+        typer.Option(
+            "--if-champion",
+            help="As the daily cycle: before the first champion, score nothing and succeed (the rules score"
+            " alone).",
+        ),
+    ] = False,
     wait: WaitOpt = False,
     wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
 ) -> None:
@@ -350,7 +413,7 @@ def score(
 
     from ml.dataset import DatasetError, latest_feature_date
     from ml.features import FeatureError
-    from ml.registry import ModelIntegrityError, RegistryError
+    from ml.registry import ModelIntegrityError, RegistryError, champion_info
     from ml.score import ScoringError, score_date
     from ml.warehouse import open_warehouse
 
@@ -358,6 +421,9 @@ def score(
     day = parse_date(feature_date, "--date")
     try:
         with holding_warehouse(settings, "score", wait, wait_seconds):
+            if if_champion and champion_info(settings) is None:
+                console.print("no champion model yet: nothing scored, the rules score alone")
+                return
             day = day or latest_feature_date(open_warehouse(settings))
             if day is None:
                 raise ScoringError("marts.fct_client_features is empty")
@@ -386,6 +452,42 @@ def score(
     )
 
 
+@app.command("publish")
+def publish(
+    warehouse: WarehouseOpt = None,
+    registry_dir: RegistryDirOpt = None,
+    publish_dir: Annotated[
+        Path | None,
+        typer.Option("--publish-dir", help="Folder of the published bundles \\[env RISKMART_PUBLISH_DIR]."),
+    ] = None,
+    wait: WaitOpt = False,
+    wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
+) -> None:
+    """Publish a new bundle (scored mart, dashboard marts, seeds, the champion's card and files), what the API
+    and the dashboard read, as the daily cycle does after its builds; the previous bundle stays until it is
+    complete."""
+    from ml.registry import ModelIntegrityError, champion_info
+    from riskmart.publish import PublishError, publish_bundle
+
+    settings = get_settings(warehouse=warehouse, registry_dir=registry_dir, publish_dir=publish_dir)
+    try:
+        with holding_warehouse(settings, "publish", wait, wait_seconds):
+            champion = champion_info(settings)
+            result = publish_bundle(
+                settings.warehouse, settings.publish_path, champion, registry_path=settings.registry_path
+            )
+    except PublishError as exc:
+        raise fail(
+            str(exc), "run the daily builds (`riskmart run`, or `riskmart build --daily scores`)"
+        ) from None
+    except ModelIntegrityError as exc:
+        raise model_failed_checksum(exc, settings) from None
+    console.print(
+        f"published {result.path}: {result.rows} scores over {result.score_dates} dates, the latest"
+        f" {result.latest_score_date}"
+    )
+
+
 @app.command("run")
 def run(
     landing: LandingOpt = None,
@@ -402,6 +504,7 @@ def run(
 
     settings = get_settings(landing=landing, warehouse=warehouse)
     cutoff = parse_date(as_of, "--as-of")
+    refuse_development_salt(settings)
     try:
         with holding_warehouse(settings, "run", wait, wait_seconds):
             run_daily_cycle(settings, as_of=cutoff, console=console)
@@ -437,6 +540,7 @@ def backfill_days(
 
     settings = get_settings(landing=landing, warehouse=warehouse)
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    refuse_development_salt(settings)
     if first and last and last < first:
         raise fail(f"--to {last} is before --from {first}", "swap them")
     if not settings.landing.is_dir():
@@ -478,6 +582,7 @@ def maintain(
     from riskmart.maintain import MaintainError, maintain_warehouse
 
     settings = get_settings(warehouse=warehouse)
+    refuse_development_salt(settings)
     try:
         with holding_warehouse(settings, "maintain", wait, wait_seconds):
             result = maintain_warehouse(settings, rewrite=rewrite)
