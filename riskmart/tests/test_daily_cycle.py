@@ -139,3 +139,24 @@ def test_backfill_without_an_export_in_its_dates_says_what_to_do(tmp_path):
     )
     assert result.exit_code == 2, result.output
     assert "holds no export dated from 2026-06-02 to the last" in " ".join(result.output.split())
+
+
+def test_the_steps_the_airflow_dag_runs_alone(demo_cycle, tmp_path):
+    """The CLI steps orchestration/airflow/riskmart_daily.py runs besides ingest, build, score and maintain:
+    `train --if-due` trains nothing the day after the cycle trained (as the cycle), and `publish` writes the
+    bundle the cycle writes (the scored mart, the champion) to another folder."""
+    settings = demo_cycle.settings
+    where = ["--warehouse", str(settings.warehouse), "--registry-dir", str(settings.registry_path)]
+    train = CliRunner().invoke(app, ["train", "--if-due", "--as-of", str(demo_cycle.as_of), *where])
+    assert train.exit_code == 0, train.output
+    assert "no training due" in train.output
+    publish_dir = tmp_path / "published"
+    published = CliRunner().invoke(app, ["publish", *where, "--publish-dir", str(publish_dir)])
+    assert published.exit_code == 0, published.output
+    bundle = current_bundle(publish_dir)
+    assert bundle.model_version == demo_cycle.summary.model_version
+    with duckdb.connect(str(settings.warehouse)) as con:
+        mart = con.execute("select count(*) from marts.fct_client_scores").fetchone()[0]
+    assert pq.read_table(current_snapshot(publish_dir)).num_rows == mart > 0
+    both = CliRunner().invoke(app, ["build", "--daily", "scores", "--select", "fct_client_scores"])
+    assert both.exit_code == 2 and "cannot be combined" in both.output
