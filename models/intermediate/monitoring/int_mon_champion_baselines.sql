@@ -1,4 +1,7 @@
--- the champion's reference distributions: what every drift mart compares with
+-- the champion's reference distributions: what every drift mart compares with (a few hundred rows, inlined
+-- into each as a CTE: no table of its own to build every day)
+{{ config(materialized='ephemeral') }}
+
 with
 
 champion as (

@@ -12,12 +12,11 @@
 
 with
 
--- the champion's reference distributions (int_mon_champion_baselines), and so the champion itself
+-- the champion's feature bins (int_mon_feature_baselines), and so the champion itself
 baseline as (
 
-    select baselines.*
-    from {{ ref('int_mon_champion_baselines') }} as baselines
-    where baselines.variable_kind in ('numeric', 'categorical')
+    select feature_baselines.*
+    from {{ ref('int_mon_feature_baselines') }} as feature_baselines
 
 ),
 
@@ -36,11 +35,10 @@ features as (
 -- every feature of the champion
 monitored as (
 
-    select
+    select distinct
         baseline.variable as feature,
-        max(baseline.variable_kind) as feature_kind
+        baseline.feature_kind
     from baseline
-    group by baseline.variable
 
 ),
 

@@ -9,12 +9,12 @@
 
 with
 
--- the champion's reference distributions (int_mon_champion_baselines), and so the champion itself
+-- the champion's feature bins with how each feature is judged (int_mon_feature_baselines), the champion
+-- itself and where the history starts
 baseline as (
 
-    select baselines.*
-    from {{ ref('int_mon_champion_baselines') }} as baselines
-    where baselines.variable_kind in ('numeric', 'categorical')
+    select feature_baselines.*
+    from {{ ref('int_mon_feature_baselines') }} as feature_baselines
 
 ),
 
@@ -24,34 +24,24 @@ champion as (
 
 ),
 
-features as (
-
-    select * from {{ ref('fct_client_features') }}
-
-),
-
--- history starts at the first feature date: a look-back window is incomplete until it fits inside
 history as (
 
-    select min(feature_date) as first_feature_date from features
+    select distinct baseline.first_feature_date from baseline
 
 ),
 
 -- every feature of the champion, with how it is judged (seed monitored_features; default: the baseline)
 monitored as (
 
-    select
+    select distinct
         baseline.variable as feature,
-        max(baseline.variable_kind) as feature_kind,
-        max(baseline.baseline_null_share) as baseline_null_share,
-        max(baseline.reference_start) as reference_start,
-        max(coalesce(feature_settings.drift_reference, 'training_baseline')) as drift_reference,
-        max(coalesce(feature_settings.window_days, 0)) as window_days,
-        max(feature_settings.reason) as setting_reason
+        baseline.feature_kind,
+        baseline.feature_baseline_null_share as baseline_null_share,
+        baseline.feature_reference_start as reference_start,
+        baseline.drift_reference,
+        baseline.window_days,
+        baseline.setting_reason
     from baseline
-    left join {{ ref('monitored_features') }} as feature_settings
-        on baseline.variable = feature_settings.feature
-    group by baseline.variable
 
 ),
 

@@ -22,6 +22,22 @@ scores as (
 
 ),
 
+-- the feature mart's rows of the dates to build only (a daily run reads one date, not the whole history)
+features as (
+
+    select
+        client_features.client_id,
+        client_features.feature_date,
+        client_features.outstanding
+    from {{ ref('fct_client_features') }} as client_features
+    {%- if is_incremental() %}
+        where client_features.feature_date >= (
+            select coalesce(max(built.score_date), cast('1900-01-01' as date)) from {{ this }} as built
+        )
+    {%- endif %}
+
+),
+
 -- what each client owes at the date: the exposure behind each level
 scored as (
 
@@ -31,7 +47,7 @@ scored as (
         scores.score_band,
         features.outstanding
     from scores
-    left join {{ ref('fct_client_features') }} as features
+    left join features
         on scores.client_id = features.client_id and scores.score_date = features.feature_date
 
 ),
