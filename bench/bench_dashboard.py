@@ -5,20 +5,29 @@
 For each page: start `riskmart dashboard` afresh (a new server process: no import, cache or snapshot
 warmed), wait until it answers its health check, then open `/?page=<page>` in a new headless Chromium page
 and time from navigation until the page's header is drawn and Streamlit's running indicator is gone (the
-whole script ran and every chart was sent). The server start is reported apart. Goal (issue 12): each page
-under 3 s on the published demo snapshot. Writes bench/results/dashboard.json.
+whole script ran and every chart was sent). The server start is reported apart, and so is the CPU time the
+server's processes spent from navigation to paint (what the machine's load does not inflate). Goal (issue 12):
+each page under 3 s on the published demo snapshot.
+
+With --before REV, the dashboard package as of that git revision of this repository is measured too, its
+cold starts alternating with this checkout's page by page, so both see the same machine load. Writes
+bench/results/dashboard.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,9 +48,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(publish_dir: Path) -> tuple[subprocess.Popen, str, float]:
+def _start_server(publish_dir: Path, code: Path | None = None) -> tuple[subprocess.Popen, str, float]:
+    """`riskmart dashboard` on a free port, with the dashboard package from `code` (a folder holding another
+    revision's `dashboard/`) when given."""
     port = _free_port()
     env = {**os.environ, "RISKMART_PUBLISH_DIR": str(publish_dir.resolve())}
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [os.environ.get("PYTHONPATH")])])
     started = time.perf_counter()
     process = subprocess.Popen(
         [RISKMART, "dashboard", "--host", "127.0.0.1", "--port", str(port)],
@@ -70,19 +83,51 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def first_paint(browser, url: str, page_name: str) -> float:
+def _group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of the live processes of a process group (the server and its children)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # fields after the command: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def first_paint(browser, url: str, page_name: str, server: subprocess.Popen) -> tuple[float, float]:
+    """Seconds from navigation to the drawn page, and the server's CPU seconds meanwhile."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        cpu_before = _group_cpu_seconds(server.pid)
         started = time.perf_counter()
         page.goto(f"{url}/?page={page_name}", wait_until="domcontentloaded")
         page.get_by_role("heading", name=PAGES[page_name]).first.wait_for(timeout=120_000)
         page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
         seconds = time.perf_counter() - started
+        cpu = _group_cpu_seconds(server.pid) - cpu_before
         if page.locator('[data-testid="stException"]').count():
             raise SystemExit(f"{page_name}: the page shows an exception")
-        return seconds
+        return seconds, cpu
     finally:
         page.close()
+
+
+def _dashboard_at(revision: str, into: Path) -> Path:
+    """The `dashboard` package (and the `bundle` reader it imports) as of a git revision, under `into`."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision, "dashboard", "bundle"],
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def main() -> None:
@@ -93,23 +138,37 @@ def main() -> None:
         "--publish-dir", type=Path, required=True, help="A publish folder (CURRENT + bundles)."
     )
     parser.add_argument("--rounds", type=int, default=1, help="Cold starts per page.")
+    parser.add_argument("--before", help="A git revision to measure against, alternating with this checkout.")
     args = parser.parse_args()
 
-    pages: dict[str, dict] = {}
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="bench_dashboard_"))
+    sides: dict[str, Path | None] = {"after": None}
+    if args.before:
+        sides = {"before": _dashboard_at(args.before, work), **sides}
+    results: dict[str, dict[str, dict]] = {side: {} for side in sides}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         try:
             for name in PAGES:
-                paints, starts = [], []
+                for side in sides:
+                    results[side][name] = {
+                        "first_paint_seconds": [],
+                        "server_cpu_seconds": [],
+                        "server_start_seconds": [],
+                    }
                 for _ in range(args.rounds):
-                    process, url, start_seconds = _start_server(args.publish_dir)
-                    try:
-                        paints.append(round(first_paint(browser, url, name), 2))
-                        starts.append(round(start_seconds, 2))
-                    finally:
-                        _stop(process)
-                pages[name] = {"first_paint_seconds": paints, "server_start_seconds": starts}
-                print(name, pages[name], flush=True)
+                    for side, code in sides.items():
+                        process, url, start_seconds = _start_server(args.publish_dir, code)
+                        try:
+                            seconds, cpu = first_paint(browser, url, name, process)
+                        finally:
+                            _stop(process)
+                        page = results[side][name]
+                        page["first_paint_seconds"].append(round(seconds, 2))
+                        page["server_cpu_seconds"].append(round(cpu, 2))
+                        page["server_start_seconds"].append(round(start_seconds, 2))
+                        print(side, name, round(seconds, 2), "s,", round(cpu, 2), "s CPU", flush=True)
         finally:
             browser.close()
     current = (args.publish_dir / "CURRENT").read_text(encoding="utf-8").strip()
@@ -120,9 +179,21 @@ def main() -> None:
             sum(f.stat().st_size for f in (args.publish_dir / current).rglob("*") if f.is_file()) / 1e6, 1
         ),
         "cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "machine": platform.platform(),
-        "pages": pages,
+        "before": args.before,
+        "sides": {
+            side: {
+                name: {
+                    **page,
+                    "median_first_paint_seconds": statistics.median(page["first_paint_seconds"]),
+                    "median_server_cpu_seconds": statistics.median(page["server_cpu_seconds"]),
+                }
+                for name, page in pages.items()
+            }
+            for side, pages in results.items()
+        },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1))

@@ -1,58 +1,170 @@
 """What the monitoring models (models/intermediate/monitoring, models/marts/monitoring) add to the daily build.
 
     .venv/bin/python -m bench monitoring -- --warehouse path/to/riskmart.duckdb --as-of 2026-06-30
+    .venv/bin/python -m bench monitoring -- --warehouse … --as-of … --before <git revision> --rounds 2
 
 Takes a warehouse the daily cycle built as of --as-of (a champion, its baseline and scores), copies it, and
-runs on the copy, with `--threads 1` so each model's own time from run_results.json adds up: the daily
-feature build's models (`dbt run --exclude` the scoring and monitoring selectors, as riskmart/pipeline.py's
-DAILY_FEATURE_BUILD) and then the monitoring models (`dbt run --select MONITORING_SELECTOR`), both incremental
-re-runs of the as-of date (what a re-run of the day does; a new day's feature build also reads its new
-deliveries). With --full-refresh, a `dbt run --full-refresh` of the whole project first, split the same way.
-Writes bench/results/monitoring.json.
+runs on the copy, with `--threads 1` so each node's own time from run_results.json adds up, the daily cycle's
+two builds of the day again (what a re-run of the day does; a new day's feature build also reads its new
+deliveries): the feature build (riskmart/pipeline.py DAILY_FEATURE_BUILD: every model but the scoring and
+monitoring ones, with their data tests) and then the monitoring part of the scoring build (`dbt build
+--select MONITORING_SELECTOR`, models and data tests). Reported for each: the models' and the tests' own
+time, the dbt process's wall and CPU seconds, and the monitoring over feature ratios.
+
+With --before REV, the same is measured on a second copy with the project as of that git revision of this
+repository (its models, macros and seeds: what the change is measured against), the two alternating round
+by round, so both see the same machine load. With --full-refresh, a `dbt run --full-refresh` of the whole
+project first, split the same way. Writes bench/results/monitoring.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
+import tarfile
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bench.bench_features import _dbt
-from riskmart.pipeline import MONITORING_SELECTOR, SCORING_SELECTOR
+from bench.bench_features import BIN
+from riskmart.pipeline import DAILY_BUILD, DAILY_FEATURE_BUILD, MONITORING_SELECTOR
+from riskmart.settings import PROJECT_DIR
 
 RESULTS = Path(__file__).parent / "results" / "monitoring.json"
+MONITORING_BUILD = [*DAILY_BUILD, "--select", MONITORING_SELECTOR]
 
 
-def _timed_dbt(args: list[str], warehouse: Path, target: Path, as_of: date) -> tuple[float, list[dict]]:
+def _dbt(args: list[str], project: Path, warehouse: Path, target: Path, as_of: date) -> dict:
+    """One dbt command (one thread) on `warehouse` with the project in `project`: wall and CPU seconds of
+    the process, and its nodes' own times from run_results.json."""
     env = {**os.environ, "RISKMART_WAREHOUSE": str(warehouse), "RISKMART_AS_OF_DATE": as_of.isoformat()}
+    command = [
+        str(BIN / "dbt"),
+        *args,
+        "--threads",
+        "1",
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project / "profiles"),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    ]
     started = time.perf_counter()
-    subprocess.run(_dbt(args, warehouse, target), env=env, check=True, capture_output=True)
+    process = subprocess.Popen(
+        command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output = process.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
-    return wall, json.loads((target / "run_results.json").read_text())["results"]
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"dbt {' '.join(args)} failed in {project}:\n{output[-4000:]}")
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "results": results}
 
 
-def _is_monitoring(result: dict) -> bool:
-    name = result["unique_id"].rsplit(".", 1)[1]
+def _is_monitoring(unique_id: str) -> bool:
+    name = unique_id.rsplit(".", 1)[1]
     return name.startswith(("mon_", "int_mon_"))
+
+
+def _own_seconds(results: list[dict], kind: str) -> float:
+    return sum(r["execution_time"] for r in results if r["unique_id"].startswith(f"{kind}."))
 
 
 def _split(results: list[dict]) -> dict:
     models = [r for r in results if r["unique_id"].startswith("model.")]
-    monitoring = [r for r in models if _is_monitoring(r)]
-    rest = [r for r in models if not _is_monitoring(r)]
+    monitoring = [r for r in models if _is_monitoring(r["unique_id"])]
+    rest = [r for r in models if not _is_monitoring(r["unique_id"])]
     return {
         "monitoring_models_seconds": round(sum(r["execution_time"] for r in monitoring), 2),
         "other_models_seconds": round(sum(r["execution_time"] for r in rest), 2),
-        "monitoring_by_model": {
-            r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 2)
-            for r in sorted(monitoring, key=lambda r: -r["execution_time"])
+    }
+
+
+def _project_at(revision: str, into: Path) -> Path:
+    """The dbt project (dbt_project.yml, profiles, models, macros, seeds, tests) as of a git revision."""
+    archive = subprocess.run(
+        [
+            "git",
+            "archive",
+            "--format=tar",
+            revision,
+            "dbt_project.yml",
+            "profiles",
+            "models",
+            "macros",
+            "seeds",
+            "tests",
+        ],
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+    ).stdout
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def _one_day(project: Path, warehouse: Path, work: Path, as_of: date) -> dict:
+    """The feature build, then the monitoring build, of the day again on `warehouse`."""
+    features = _dbt(DAILY_FEATURE_BUILD, project, warehouse, work / "features", as_of)
+    monitoring = _dbt(MONITORING_BUILD, project, warehouse, work / "monitoring", as_of)
+    by_model = {
+        r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 3)
+        for r in monitoring["results"]
+        if r["unique_id"].startswith("model.")
+    }
+    round_ = {
+        "feature_build": {
+            "wall_seconds": round(features["wall"], 2),
+            "cpu_seconds": round(features["cpu"], 2),
+            "models_seconds": round(_own_seconds(features["results"], "model"), 2),
+            "tests_seconds": round(_own_seconds(features["results"], "test"), 2),
         },
+        "monitoring_build": {
+            "wall_seconds": round(monitoring["wall"], 2),
+            "cpu_seconds": round(monitoring["cpu"], 2),
+            "models_seconds": round(_own_seconds(monitoring["results"], "model"), 2),
+            "tests_seconds": round(_own_seconds(monitoring["results"], "test"), 2),
+            "models": len(by_model),
+            "tests": sum(1 for r in monitoring["results"] if r["unique_id"].startswith("test.")),
+            "by_model": dict(sorted(by_model.items(), key=lambda item: -item[1])),
+        },
+    }
+    f, m = round_["feature_build"], round_["monitoring_build"]
+    round_["ratios"] = {
+        "models": round(m["models_seconds"] / f["models_seconds"], 3),
+        "models_and_tests": round(
+            (m["models_seconds"] + m["tests_seconds"]) / (f["models_seconds"] + f["tests_seconds"]), 3
+        ),
+        "process_cpu": round(m["cpu_seconds"] / f["cpu_seconds"], 3),
+    }
+    return round_
+
+
+def _summary(rounds: list[dict]) -> dict:
+    def median(path: tuple[str, str]) -> float:
+        return round(statistics.median(r[path[0]][path[1]] for r in rounds), 3)
+
+    return {
+        "feature_models_seconds": median(("feature_build", "models_seconds")),
+        "feature_cpu_seconds": median(("feature_build", "cpu_seconds")),
+        "monitoring_models_seconds": median(("monitoring_build", "models_seconds")),
+        "monitoring_tests_seconds": median(("monitoring_build", "tests_seconds")),
+        "monitoring_cpu_seconds": median(("monitoring_build", "cpu_seconds")),
+        "ratio_models": median(("ratios", "models")),
+        "ratio_models_and_tests": median(("ratios", "models_and_tests")),
+        "ratio_process_cpu": median(("ratios", "process_cpu")),
     }
 
 
@@ -62,6 +174,8 @@ def main() -> None:
     )
     parser.add_argument("--warehouse", type=Path, required=True, help="A warehouse built by `riskmart run`.")
     parser.add_argument("--as-of", type=date.fromisoformat, required=True, help="Its as-of date.")
+    parser.add_argument("--before", help="A git revision to measure against, alternating with this checkout.")
+    parser.add_argument("--rounds", type=int, default=1, help="Re-runs of the day per project (default 1).")
     parser.add_argument(
         "--full-refresh", action="store_true", help="Also time a full refresh of the project."
     )
@@ -69,37 +183,36 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench_monitoring_")).resolve()
     report: dict = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
         "warehouse": str(args.warehouse),
         "megabytes": round(args.warehouse.stat().st_size / 1e6, 1),
+        "as_of": args.as_of.isoformat(),
     }
+    projects = {"after": PROJECT_DIR}
+    if args.before:
+        projects = {"before": _project_at(args.before, work / "before_project"), **projects}
+        report["before"] = args.before
     try:
-        warehouse = work / "riskmart.duckdb"
-        shutil.copy(args.warehouse, warehouse)
+        warehouses = {}
+        for side in projects:
+            warehouses[side] = work / side / "riskmart.duckdb"
+            warehouses[side].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(args.warehouse, warehouses[side])
         if args.full_refresh:
-            wall, results = _timed_dbt(
-                ["run", "--full-refresh", "--threads", "1"], warehouse, work / "full", args.as_of
-            )
-            report["full_refresh_run"] = {"wall_seconds": round(wall, 2), **_split(results)}
-        features_wall, features = _timed_dbt(
-            ["run", "--threads", "1", "--exclude", SCORING_SELECTOR, MONITORING_SELECTOR],
-            warehouse,
-            work / "features",
-            args.as_of,
-        )
-        monitoring_wall, monitoring = _timed_dbt(
-            ["run", "--threads", "1", "--select", MONITORING_SELECTOR], warehouse, work / "daily", args.as_of
-        )
+            run = _dbt(["run", "--full-refresh"], PROJECT_DIR, warehouses["after"], work / "full", args.as_of)
+            report["full_refresh_run"] = {"wall_seconds": round(run["wall"], 2), **_split(run["results"])}
+        rounds: dict[str, list[dict]] = {side: [] for side in projects}
+        for number in range(args.rounds):
+            for side, project in projects.items():
+                result = _one_day(project, warehouses[side], work / side / f"round{number}", args.as_of)
+                rounds[side].append(result)
+                print(side, json.dumps(result), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    feature_seconds = round(
-        sum(r["execution_time"] for r in features if r["unique_id"].startswith("model.")), 2
-    )
-    monitoring_split = _split(monitoring)
-    report["daily_feature_run"] = {"wall_seconds": round(features_wall, 2), "models_seconds": feature_seconds}
-    report["daily_monitoring_run"] = {"wall_seconds": round(monitoring_wall, 2), **monitoring_split}
-    report["monitoring_over_feature_models"] = round(
-        monitoring_split["monitoring_models_seconds"] / feature_seconds, 3
-    )
+    report["load_average_after"] = os.getloadavg()
+    report["sides"] = {side: {"median": _summary(r), "rounds": r} for side, r in rounds.items()}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1))
-    print(json.dumps(report, indent=1))
+    print(json.dumps({side: s["median"] for side, s in report["sides"].items()}, indent=1))

@@ -8,6 +8,7 @@ restart. A mart the snapshot does not carry yet is `None`, and the page says "no
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -86,12 +87,41 @@ def open_snapshot(publish_dir: Path) -> Snapshot | None:
 _VERIFIED: set[str] = set()
 
 
+def _database(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
+    """The snapshot's in-memory DuckDB, with one view per published table over its parquet file: opened once
+    per snapshot and process (a new DuckDB costs ~35 ms of CPU, a query on an open one ~5 ms). The two
+    newest snapshots are kept: a page still drawing the previous one finishes on it."""
+    with _DATABASES_LOCK:
+        database = _DATABASES.get(snapshot.id)
+        if database is None:
+            database = duckdb.connect()
+            for name in TABLES:
+                if snapshot.has(name):
+                    database.read_parquet(snapshot.path(name)).create_view(name)
+            _DATABASES[snapshot.id] = database
+            while len(_DATABASES) > 2:
+                del _DATABASES[next(iter(_DATABASES))]
+        return database
+
+
+# Open snapshot databases by snapshot id, oldest first; Streamlit runs each session's script in its own
+# thread, so each query runs on its own cursor, taken under the lock.
+_DATABASES: dict[str, duckdb.DuckDBPyConnection] = {}
+_DATABASES_LOCK = threading.Lock()
+
+
 def _query(snapshot: Snapshot, sql: str, params: list | None = None, **tables: str) -> pd.DataFrame:
     """Run `sql`, in which each alias of `tables` (alias=table name) reads that table of the snapshot."""
-    with duckdb.connect() as con:
+    database = _database(snapshot)
+    with _DATABASES_LOCK:
+        cursor = database.cursor()
+    with cursor:
         for alias, name in tables.items():
-            con.read_parquet(snapshot.path(name)).create_view(alias)
-        return con.execute(sql, params or []).df()
+            # identifiers from this module's constants only; a temporary view is the cursor's own
+            if not alias.isidentifier() or name not in TABLES:
+                raise ValueError(f"not a published table alias: {alias}={name}")
+            cursor.execute(f"create temporary view {alias} as select * from main.{name}")  # noqa: S608
+        return cursor.execute(sql, params or []).df()
 
 
 def _published(snapshot: Snapshot, table: str, sql: str, params: list | None = None) -> pd.DataFrame | None:

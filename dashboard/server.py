@@ -12,11 +12,12 @@ APP = Path(__file__).resolve().parent / "app.py"
 
 def streamlit_command(host: str, port: int) -> list[str]:
     """The streamlit command line: headless, no usage statistics, no file watcher (a served app does not
-    change; a new snapshot is picked up by the app itself)."""
+    change; a new snapshot is picked up by the app itself), in a process that imports what the pages need
+    before it serves (dashboard/streamlit_main.py)."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.streamlit_main",
         "run",
         str(APP),
         "--server.address",

@@ -26,12 +26,6 @@ champion as (
 
 ),
 
-features as (
-
-    select * from {{ ref('fct_client_features') }}
-
-),
-
 -- every feature of the champion
 monitored as (
 
@@ -45,7 +39,7 @@ monitored as (
 dates_to_build as (
 
     select distinct features.feature_date
-    from features
+    from {{ ref('fct_client_features') }} as features
     {%- if is_incremental() %}
         -- the newest built date again (a re-run of the day) and every newer date; all when empty
         where features.feature_date >= (
@@ -73,11 +67,12 @@ dates_to_bin as (
 
 ),
 
--- the population the model scores (and its baseline describes): clients not already in default
+-- the population the model scores (and its baseline describes): clients not already in default, at the dates
+-- to bin only (the feature mart is read here and in dates_to_build, never whole into a shared CTE)
 population as (
 
     select features.*
-    from features
+    from {{ ref('fct_client_features') }} as features
     inner join dates_to_bin
         on features.feature_date = dates_to_bin.feature_date
     where not features.in_default_at_feature_date
