@@ -83,10 +83,10 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _group_cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of the live processes of a process group (the server and its children)."""
+def _processes() -> list[tuple[int, int, int, float]]:
+    """(pid, parent pid, process group, user + system CPU seconds) of every live process."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    rows = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -94,25 +94,44 @@ def _group_cpu_seconds(group: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == group:  # fields after the command: state, ppid, pgrp, ...
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        # fields after the command: state, ppid, pgrp, ..., utime (12th), stime (13th)
+        rows.append(
+            (int(entry.name), int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / ticks)
+        )
+    return rows
 
 
-def first_paint(browser, url: str, page_name: str, server: subprocess.Popen) -> tuple[float, float]:
-    """Seconds from navigation to the drawn page, and the server's CPU seconds meanwhile."""
+def _cpu_seconds(server_group: int) -> tuple[float, float]:
+    """CPU seconds so far of the server's processes (its process group) and of the browser's (this process's
+    other descendants: Playwright's driver and Chromium)."""
+    rows = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, parent, _, _ in rows:
+        children.setdefault(parent, []).append(pid)
+    descendants, stack = set(), [os.getpid()]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            descendants.add(child)
+            stack.append(child)
+    server = sum(cpu for _, _, group, cpu in rows if group == server_group)
+    browser = sum(cpu for pid, _, group, cpu in rows if pid in descendants and group != server_group)
+    return server, browser
+
+
+def first_paint(browser, url: str, page_name: str, server: subprocess.Popen) -> tuple[float, float, float]:
+    """Seconds from navigation to the drawn page, and the server's and the browser's CPU seconds meanwhile."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        cpu_before = _group_cpu_seconds(server.pid)
+        server_before, browser_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         page.goto(f"{url}/?page={page_name}", wait_until="domcontentloaded")
         page.get_by_role("heading", name=PAGES[page_name]).first.wait_for(timeout=120_000)
         page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
         seconds = time.perf_counter() - started
-        cpu = _group_cpu_seconds(server.pid) - cpu_before
+        server_after, browser_after = _cpu_seconds(server.pid)
         if page.locator('[data-testid="stException"]').count():
             raise SystemExit(f"{page_name}: the page shows an exception")
-        return seconds, cpu
+        return seconds, server_after - server_before, browser_after - browser_before
     finally:
         page.close()
 
@@ -155,20 +174,25 @@ def main() -> None:
                     results[side][name] = {
                         "first_paint_seconds": [],
                         "server_cpu_seconds": [],
+                        "browser_cpu_seconds": [],
                         "server_start_seconds": [],
                     }
                 for _ in range(args.rounds):
                     for side, code in sides.items():
                         process, url, start_seconds = _start_server(args.publish_dir, code)
                         try:
-                            seconds, cpu = first_paint(browser, url, name, process)
+                            seconds, cpu, browser_cpu = first_paint(browser, url, name, process)
                         finally:
                             _stop(process)
                         page = results[side][name]
                         page["first_paint_seconds"].append(round(seconds, 2))
                         page["server_cpu_seconds"].append(round(cpu, 2))
+                        page["browser_cpu_seconds"].append(round(browser_cpu, 2))
                         page["server_start_seconds"].append(round(start_seconds, 2))
-                        print(side, name, round(seconds, 2), "s,", round(cpu, 2), "s CPU", flush=True)
+                        print(
+                            side, name, round(seconds, 2), "s; CPU s: server", round(cpu, 2),
+                            "browser", round(browser_cpu, 2), flush=True,
+                        )  # fmt: skip
         finally:
             browser.close()
     current = (args.publish_dir / "CURRENT").read_text(encoding="utf-8").strip()
@@ -189,6 +213,7 @@ def main() -> None:
                     **page,
                     "median_first_paint_seconds": statistics.median(page["first_paint_seconds"]),
                     "median_server_cpu_seconds": statistics.median(page["server_cpu_seconds"]),
+                    "median_browser_cpu_seconds": statistics.median(page["browser_cpu_seconds"]),
                 }
                 for name, page in pages.items()
             }

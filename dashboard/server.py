@@ -32,6 +32,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "false",
         "--global.developmentMode",
         "false",
+        # the app writes every element explicitly: no magic, so no rewrite of its syntax tree on a cold start
+        "--runner.magicEnabled",
+        "false",
     ]
 
 
