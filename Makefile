@@ -50,17 +50,14 @@ soak: $(STAMP)
 	$(BIN)/python -m riskmart.tests.soak $(SOAK_ARGS)
 
 # sqlfluff's dbt templater compiles the project against a warehouse: a scratch one holding the seeds (the rule
-# and score models read the seed rule_score_components when they compile). dbt's own command line lifts sqlparse's
-# token limit (its --sqlparse default); the templater calls dbt without it, and would skip a large model that
-# reads an ephemeral one (dbt injects the CTE with sqlparse), so SQLFLUFF lifts it the same way.
-SQLFLUFF := $(BIN)/python -c "import sys, sqlparse.engine.grouping as g; g.MAX_GROUPING_TOKENS = g.MAX_GROUPING_DEPTH = None; from sqlfluff.cli.commands import cli; sys.argv[0] = 'sqlfluff'; cli()"
+# and score models read the seed rule_score_components when they compile).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	lint_dir=$$(mktemp -d) && export RISKMART_WAREHOUSE=$$lint_dir/lint.duckdb \
 		&& $(BIN)/dbt seed --quiet --project-dir . --profiles-dir profiles \
 			--target-path $$lint_dir/target --log-path $$lint_dir/logs \
-		&& $(SQLFLUFF) lint models tests && rm -rf $$lint_dir
+		&& $(BIN)/sqlfluff lint models tests && rm -rf $$lint_dir
 
 format: $(STAMP)
 	$(BIN)/ruff format .

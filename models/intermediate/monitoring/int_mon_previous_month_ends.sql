@@ -1,8 +1,4 @@
 -- what a feature judged month over month is compared with: the end of the calendar month before the date's
--- (one row per feature date, inlined into mon_feature_bins and mon_feature_drift as a CTE: no table of its
--- own to build every day)
-{{ config(materialized='ephemeral') }}
-
 with
 
 feature_dates as (

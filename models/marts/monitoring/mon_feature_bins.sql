@@ -12,11 +12,12 @@
 
 with
 
--- the champion's feature bins (int_mon_feature_baselines), and so the champion itself
+-- the champion's reference distributions of its features (int_mon_champion_baselines), and so the champion
 baseline as (
 
-    select feature_baselines.*
-    from {{ ref('int_mon_feature_baselines') }} as feature_baselines
+    select baselines.*
+    from {{ ref('int_mon_champion_baselines') }} as baselines
+    where baselines.variable_kind in ('numeric', 'categorical')
 
 ),
 
@@ -31,7 +32,7 @@ monitored as (
 
     select distinct
         baseline.variable as feature,
-        baseline.feature_kind
+        baseline.judged_kind as feature_kind
     from baseline
 
 ),

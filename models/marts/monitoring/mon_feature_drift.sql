@@ -9,12 +9,13 @@
 
 with
 
--- the champion's feature bins with how each feature is judged (int_mon_feature_baselines), the champion
--- itself and where the history starts
+-- the champion's reference distributions of its features, each with how it is judged, and where the history
+-- starts (int_mon_champion_baselines), and so the champion itself
 baseline as (
 
-    select feature_baselines.*
-    from {{ ref('int_mon_feature_baselines') }} as feature_baselines
+    select baselines.*
+    from {{ ref('int_mon_champion_baselines') }} as baselines
+    where baselines.variable_kind in ('numeric', 'categorical')
 
 ),
 
@@ -35,9 +36,9 @@ monitored as (
 
     select distinct
         baseline.variable as feature,
-        baseline.feature_kind,
-        baseline.feature_baseline_null_share as baseline_null_share,
-        baseline.feature_reference_start as reference_start,
+        baseline.judged_kind as feature_kind,
+        baseline.variable_null_share as baseline_null_share,
+        baseline.variable_reference_start as reference_start,
         baseline.drift_reference,
         baseline.window_days,
         baseline.setting_reason
