@@ -176,3 +176,15 @@ def test_the_dbt_target_comes_from_an_airflow_variable() -> None:
         assert isinstance(keywords["env"], ast.Name) and keywords["env"].id == "RISKMART_ENV"
         # the worker's own environment (RISKMART_* settings, the salt from a secret) is kept
         assert ast.literal_eval(keywords["append_env"]) is True
+
+
+def test_score_if_champion_succeeds_before_the_first_champion(tmp_path):
+    """The DAG's score task on a young lender's warehouse (no champion yet): nothing to score is no failure,
+    as in the daily cycle; without --if-champion it is the CLI's usual error."""
+    from typer.testing import CliRunner
+
+    args = ["score", "--date", "2026-06-30", "--warehouse", str(tmp_path / "riskmart.duckdb")]
+    quiet = CliRunner().invoke(app, [*args, "--if-champion"])
+    assert quiet.exit_code == 0 and "no champion model yet" in quiet.output, quiet.output
+    loud = CliRunner().invoke(app, args)
+    assert loud.exit_code == 2 and "no champion" in loud.output, loud.output
