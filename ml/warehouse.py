@@ -16,7 +16,7 @@ import json
 import math
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -132,6 +132,10 @@ class Warehouse(Protocol):
         """The engine's name of a logical column type (string, date, timestamp, float, int, bool)."""
         ...
 
+    def session(self) -> AbstractContextManager[Warehouse]:
+        """A block whose calls may share one connection; its value is the warehouse to call."""
+        ...
+
 
 class WarehouseError(RuntimeError):
     """The warehouse could not be read or written as asked."""
@@ -152,9 +156,28 @@ class DuckDBWarehouse:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._held: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBWarehouse]:
+        """Calls inside the block share one connection: a reader of many tables (the publisher) opens the
+        file once, not once a call (each open attaches the file and reads its catalog: 3x the publisher's
+        CPU). Outside the block, each call opens its own again."""
+        if self._held is not None:
+            yield self
+            return
+        with self._connect() as con:
+            self._held = con
+            try:
+                yield self
+            finally:
+                self._held = None
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._held is not None:
+            yield self._held
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = connect_warehouse(self.path)
@@ -366,6 +389,11 @@ class BigQueryWarehouse:
         self.client = client
         self.project = project or client.project
         self.location = location or client.location
+
+    @contextmanager
+    def session(self) -> Iterator[BigQueryWarehouse]:
+        """Every call already shares the client (and its HTTP session)."""
+        yield self
 
     def type_name(self, kind: str) -> str:
         return BIGQUERY_TYPES[kind]

@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ml.warehouse import DuckDBWarehouse, TableSpec, TableWrite, connect_warehouse
+from ml.warehouse import DuckDBWarehouse, TableSpec, TableWrite, WarehouseError, connect_warehouse
 
 SCORES = TableSpec(
     "ml.example_scores",
@@ -124,3 +124,19 @@ def test_read_arrow_and_execute_take_parameters(tmp_path):
     assert warehouse.execute("update ml.example_scores set value = null where value < ?", [2.5]) == 2
     assert warehouse.execute("create table ml.other (x integer)") is None
     assert warehouse.read("select count(value) as n from ml.example_scores")["n"].iloc[0] == 1
+
+
+def test_a_session_shares_one_connection_and_releases_the_file(tmp_path):
+    """Inside session() every call uses one connection (a temp table one call creates, the next sees);
+    after it, the file is free for another process's writer (dbt's) and calls open their own again."""
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    warehouse.replace_rows([TableWrite(SCORES, _rows("2024-01-31", [1.0]))])
+    with warehouse.session() as session:
+        session.execute("create temp table seen as select 42 as answer")
+        assert session.read_arrow("select answer from seen").to_pylist() == [{"answer": 42}]
+        with session.session() as nested:  # a session inside a session is the same one
+            assert nested.read("select answer from seen")["answer"].tolist() == [42]
+    with pytest.raises(WarehouseError):
+        warehouse.read("select answer from seen")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:  # nothing holds the file
+        assert con.execute("select count(*) from ml.example_scores").fetchone() == (1,)
