@@ -157,7 +157,11 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     with _step("publish", summary, console):
         # the bundle: scored mart, seeds as built, and the champion's card and files from the registry
         published = publish_bundle(
-            settings.warehouse, settings.publish_path, champion, registry_path=settings.registry_path
+            open_warehouse(settings),
+            settings.publish_target,
+            champion,
+            registry_path=settings.registry_path,
+            project_dir=settings.dbt_project_dir,
         )
     summary.published = str(published.path)
     if settings.maintain_after_run:

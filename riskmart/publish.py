@@ -1,16 +1,24 @@
-"""Publish what readers that must never hold the warehouse file need (architecture.md): one bundle.
+"""Publish what readers that must never hold the warehouse need (architecture.md): one bundle.
 
 A bundle (layout: `bundle.layout`) holds the published marts (PUBLISHED_TABLES; `scores` is the scored
 mart), the champion's card and files copied from the model registry, and every dbt seed as the warehouse
-built it. `bundle.BundleWriter` writes it under a temporary name, moves it into place and swaps CURRENT
-last, so a reader sees the old bundle or the new one, never half of one.
+built it. The warehouse is read through `ml.warehouse` (DuckDB or BigQuery: `read_arrow`), the Parquet
+written by pyarrow. `bundle.BundleWriter` writes it under a temporary name, moves it into place and swaps
+CURRENT last, so a reader sees the old bundle or the new one, never half of one; to a `gs://` URL the same
+bundle is uploaded and CURRENT replaced last (`bundle.remote`). The API and the dashboard read only bundles,
+so no request ever queries the warehouse (on BigQuery: no query cost per request).
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from bundle import CURRENT_FILE, MODEL_CARD_FILE, MODEL_DIR, SCORES_TABLE, BundleWriter
 from bundle.layout import (
@@ -20,7 +28,9 @@ from bundle.layout import (
     seed_file,
     table_file,
 )
-from ml.warehouse import connect_warehouse
+from bundle.remote import is_remote, local_folder, upload_bundle
+from ml.warehouse import DuckDBWarehouse, Warehouse, WarehouseError
+from riskmart.settings import PROJECT_DIR
 
 # The schema dbt builds the seeds in (dbt_project.yml: seeds +schema).
 SEEDS_SCHEMA = "seeds"
@@ -72,13 +82,15 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class PublishResult:
-    path: Path  # the bundle's folder
+    path: Path | str  # the bundle's folder (its URL when published to an fsspec URL)
     rows: int  # rows of the scored mart
     score_dates: int
     latest_score_date: str | None
 
     @property
-    def scores_path(self) -> Path:
+    def scores_path(self) -> Path | str:
+        if isinstance(self.path, str):
+            return f"{self.path}/{table_file(SCORES_TABLE)}"
         return self.path / table_file(SCORES_TABLE)
 
 
@@ -98,74 +110,173 @@ def current_snapshot(publish_dir: Path) -> Path | None:
 
 
 def publish_bundle(
-    warehouse: Path,
-    publish_dir: Path,
+    warehouse: Path | Warehouse,
+    publish_dir: Path | str,
     model_card: dict | None,
     *,
     registry_path: Path | None,
     keep: int = KEEP_BUNDLES,
     tables: tuple[PublishedTable, ...] = PUBLISHED_TABLES,
+    project_dir: Path = PROJECT_DIR,
 ) -> PublishResult:
     """Write a new bundle from the warehouse (and, with a champion, its registry folder), then swap
-    CURRENT to it. `model_card` None publishes a bundle scored by the rules alone."""
+    CURRENT to it. `model_card` None publishes a bundle scored by the rules alone.
+
+    `warehouse` is a DuckDB file or any `ml.warehouse.Warehouse` (BigQuery): every table is read through
+    its `read_arrow` and written with pyarrow. `publish_dir` is a folder or an fsspec URL (`gs://bucket/x`):
+    a URL gets the same layout, staged locally then uploaded (`bundle.remote`). On an engine other than
+    DuckDB the applicant tables come from `render_applicant_tables` (DuckDB SQL, which the scorer runs)."""
+    source = DuckDBWarehouse(Path(warehouse)) if isinstance(warehouse, str | Path) else warehouse
     card = None if model_card is None else _complete_card(model_card, registry_path)
-    # Opened as dbt opens it (attached as `riskmart`); dbt releases the file after each of its commands.
-    with connect_warehouse(warehouse) as con:
-        rows, dates, latest = con.execute(
-            f"select count(*), count(distinct score_date), max(score_date) from {SCORED_MART.relation}"  # noqa: S608
-        ).fetchone()
-        score_date = str(latest) if latest else None
-        with BundleWriter(publish_dir, score_date, keep=keep) as out:
-            table_rows = {}
-            for table in tables:
-                _require_relation(con, table)
-                count = con.execute(f"select count(*) from {table.relation}").fetchone()[0]  # noqa: S608
-                con.execute(
-                    f"copy (select * from {table.relation} order by {table.order_by}) "  # noqa: S608
-                    "to ? (format parquet, compression zstd)",
-                    [str(out.path(table_file(table.name)))],
-                )
-                table_rows[table.name] = {"file": table_file(table.name), "rows": int(count)}
-            seeds = {}
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables"
-                " where table_catalog = current_database() and table_schema = ? order by 1",
-                [SEEDS_SCHEMA],
-            ).fetchall():
-                count = con.execute(f'select count(*) from {SEEDS_SCHEMA}."{name}"').fetchone()[0]  # noqa: S608
-                con.execute(
-                    f'copy (select * from {SEEDS_SCHEMA}."{name}") to ? (format parquet)',  # noqa: S608
-                    [str(out.path(seed_file(name)))],
-                )
-                seeds[name] = {"file": seed_file(name), "rows": int(count)}
-            model = None
-            if card is not None:
-                out.write_json(MODEL_CARD_FILE, card)
-                model = _copy_model(out, card["model_version"], registry_path)
-            path = out.commit(
-                {
-                    "score_date": score_date,
-                    "model_version": None if card is None else card["model_version"],
-                    "tables": table_rows,
-                    "seeds": seeds,
-                    "model": model,
-                }
-            )
-    return PublishResult(path, int(rows), int(dates), score_date)
-
-
-def _require_relation(con, table: PublishedTable) -> None:
-    schema, name = table.relation.split(".")
-    found = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()[0]
-    if not found:
-        raise PublishError(
-            f"the warehouse has no {table.relation} to publish as {table.name}: build it first"
-            " (`riskmart run` builds every published mart)"
+    if is_remote(publish_dir):
+        with tempfile.TemporaryDirectory(prefix="riskmart-publish-") as staging:
+            with source.session() as session:
+                staged = _write_bundle(session, Path(staging), card, registry_path, 1, tables, project_dir)
+            url = upload_bundle(staged.path, str(publish_dir), keep=keep)
+        return PublishResult(url, staged.rows, staged.score_dates, staged.latest_score_date)
+    # one connection for every read (dbt releases the DuckDB file after each of its commands)
+    with source.session() as session:
+        return _write_bundle(
+            session, local_folder(publish_dir), card, registry_path, keep, tables, project_dir
         )
+
+
+def _write_bundle(
+    source: Warehouse,
+    publish_dir: Path,
+    card: dict | None,
+    registry_path: Path | None,
+    keep: int,
+    tables: tuple[PublishedTable, ...],
+    project_dir: Path,
+) -> PublishResult:
+    seeds = _read_seeds(source, project_dir)
+    # On DuckDB the warehouse's own applicant tables are DuckDB SQL already; elsewhere they are rendered so.
+    rendered = {} if isinstance(source, DuckDBWarehouse) else render_applicant_tables(seeds, project_dir)
+    scores = _read_table(source, SCORED_MART)
+    latest = pc.max(scores.column("score_date")).as_py() if scores.num_rows else None
+    score_date = str(latest) if latest else None
+    with BundleWriter(publish_dir, score_date, keep=keep) as out:
+        table_rows = {}
+        for table in tables:
+            if table == SCORED_MART:
+                data = scores
+            elif table.name in rendered:
+                data = rendered[table.name]
+            else:
+                data = _read_table(source, table)
+            pq.write_table(data, out.path(table_file(table.name)), compression="zstd")
+            table_rows[table.name] = {"file": table_file(table.name), "rows": data.num_rows}
+        seeds_written = {}
+        for name, data in seeds.items():
+            pq.write_table(data, out.path(seed_file(name)))
+            seeds_written[name] = {"file": seed_file(name), "rows": data.num_rows}
+        model = None
+        if card is not None:
+            out.write_json(MODEL_CARD_FILE, card)
+            model = _copy_model(out, card["model_version"], registry_path)
+        path = out.commit(
+            {
+                "score_date": score_date,
+                "model_version": None if card is None else card["model_version"],
+                "tables": table_rows,
+                "seeds": seeds_written,
+                "model": model,
+            }
+        )
+    dates = pc.count_distinct(scores.column("score_date")).as_py() if scores.num_rows else 0
+    return PublishResult(path, scores.num_rows, int(dates), score_date)
+
+
+def _read_table(source: Warehouse, table: PublishedTable) -> pa.Table:
+    # relation and order come from this module's constants, never from input
+    try:
+        return source.read_arrow(f"select * from {table.relation} order by {table.order_by}")  # noqa: S608
+    except WarehouseError as exc:
+        if source.table_columns(table.relation) is None:
+            raise PublishError(
+                f"the warehouse has no {table.relation} to publish as {table.name}: build it first"
+                " (`riskmart run` builds every published mart)"
+            ) from None
+        raise PublishError(f"cannot read {table.relation} to publish as {table.name}: {exc}") from exc
+
+
+def project_seeds(project_dir: Path) -> list[str]:
+    """The seeds of the dbt project (one CSV each under seeds/), by name."""
+    return sorted(path.stem for path in (project_dir / "seeds").rglob("*.csv"))
+
+
+def _read_seeds(source: Warehouse, project_dir: Path) -> dict[str, pa.Table]:
+    """Every seed of the project as the warehouse built it (rows in the warehouse's order, as dbt loaded
+    the CSV on DuckDB); a seed the warehouse lacks is an error (`riskmart run` builds the seeds)."""
+    seeds = {}
+    for name in project_seeds(project_dir):
+        relation = f"{SEEDS_SCHEMA}.{name}"
+        try:
+            seeds[name] = source.read_arrow(f"select * from {relation}")  # noqa: S608
+        except WarehouseError as exc:
+            if source.table_columns(relation) is None:
+                raise PublishError(
+                    f"the warehouse has no seed {relation}: build the seeds first (`riskmart run`)"
+                ) from None
+            raise PublishError(f"cannot read the seed {relation}: {exc}") from exc
+    return seeds
+
+
+# The models a bundle carries that read nothing but the seeds: applicant scoring's no-history row and query.
+APPLICANT_MODELS = ("int_no_history_features", "applicant_scoring_query")
+# The profile's DuckDB target the applicant tables are rendered with when the warehouse is not DuckDB.
+APPLICANT_RENDER_TARGET = "dev"
+
+
+def render_applicant_tables(
+    seeds: dict[str, pa.Table], project_dir: Path = PROJECT_DIR
+) -> dict[str, pa.Table]:
+    """The applicant tables (APPLICANT_TABLES) as a DuckDB build of the project publishes them.
+
+    Applicant scoring runs the scoring query in-process with DuckDB, and on BigQuery dbt renders that
+    query as BigQuery SQL. So dbt builds the seeds and the two seed-only models (APPLICANT_MODELS) with the
+    profile's DuckDB target in a scratch warehouse: the very SQL a DuckDB build publishes. The rendering
+    reads the seeds (the rule components); `seeds`, the warehouse's, must equal those dbt loaded from the
+    project's CSVs, or the bundle's query would not match its seeds."""
+    from riskmart.dbt import DbtError, run_dbt
+    from riskmart.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="riskmart-applicant-") as scratch:
+        warehouse = Path(scratch) / "applicant.duckdb"
+        settings = Settings(
+            warehouse=warehouse, dbt_target=APPLICANT_RENDER_TARGET, dbt_project_dir=project_dir
+        )
+        try:
+            run_dbt(settings, ["seed"], quiet=True)
+            run_dbt(settings, ["run", "--select", *APPLICANT_MODELS], quiet=True)
+        except DbtError as exc:
+            raise PublishError(
+                f"rendering the applicant scoring query with the DuckDB target {APPLICANT_RENDER_TARGET!r}"
+                f" failed (nothing was published): {exc}"
+            ) from exc
+        built = DuckDBWarehouse(warehouse)
+        for name, table in seeds.items():
+            if not same_rows(table, built.read_arrow(f"select * from {SEEDS_SCHEMA}.{name}")):  # noqa: S608
+                raise PublishError(
+                    f"the warehouse's seed {SEEDS_SCHEMA}.{name} differs from {project_dir / 'seeds'}: the"
+                    " applicant scoring query is rendered from the project's seeds, so build the warehouse's"
+                    " seeds from this checkout (`riskmart run`), then publish again"
+                )
+        return {table.name: _read_table(built, table) for table in APPLICANT_TABLES}
+
+
+def same_rows(left: pa.Table, right: pa.Table) -> bool:
+    """The same columns and the same rows in any order, values compared as Python values (so an INT64
+    column equals an INTEGER one with the same numbers)."""
+    if left.column_names != right.column_names or left.num_rows != right.num_rows:
+        return False
+
+    def ordered(table: pa.Table) -> list[tuple]:
+        rows = [tuple(row.values()) for row in table.to_pylist()]
+        return sorted(rows, key=lambda row: tuple((v is None, 0 if v is None else v) for v in row))
+
+    return ordered(left) == ordered(right)
 
 
 def _model_folder(version: str, registry_path: Path | None) -> Path:

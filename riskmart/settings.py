@@ -109,6 +109,11 @@ class Settings(ApiSettings):
         description="BigQuery targets: folder of the run lock file (default: the registry's parent folder);"
         " a DuckDB warehouse's lock is always <warehouse>.lock.",
     )
+    publish_url: str | None = Field(
+        None,
+        description="Publish the bundles to this fsspec URL (gs://bucket/prefix, needs the bigquery extra's"
+        " gcsfs) instead of publish_dir, in the same layout; the API reads a local folder synced from it.",
+    )
     # One thread: at riskmart's sizes XGBoost's many short parallel steps cost more in waiting than they
     # save when other work shares the cores (a fit at 20,000 x 24: 3 s of CPU on one thread, 7-26 s on two).
     ml_threads: int = Field(1, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
@@ -117,6 +122,11 @@ class Settings(ApiSettings):
     def truth_dir(self) -> Path:
         """Where `riskmart demo-data` writes the ground truth (training reads only `truth`, when set)."""
         return self.truth if self.truth is not None else self.landing.parent / "truth"
+
+    @cached_property
+    def publish_target(self) -> Path | str:
+        """Where the pipeline publishes: publish_url when set, else the publish folder."""
+        return self.publish_url or self.publish_path
 
     @cached_property
     def registry_path(self) -> Path:
