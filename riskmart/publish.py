@@ -191,7 +191,7 @@ def _write_bundle(
 def _read_table(source: Warehouse, table: PublishedTable) -> pa.Table:
     # relation and order come from this module's constants, never from input
     try:
-        return source.read_arrow(f"select * from {table.relation} order by {table.order_by}")  # noqa: S608
+        data = source.read_arrow(f"select * from {table.relation} order by {table.order_by}")  # noqa: S608
     except WarehouseError as exc:
         if source.table_columns(table.relation) is None:
             raise PublishError(
@@ -199,6 +199,19 @@ def _read_table(source: Warehouse, table: PublishedTable) -> pa.Table:
                 " (`riskmart run` builds every published mart)"
             ) from None
         raise PublishError(f"cannot read {table.relation} to publish as {table.name}: {exc}") from exc
+    return data if isinstance(source, DuckDBWarehouse) else naive_utc(data)
+
+
+def naive_utc(table: pa.Table) -> pa.Table:
+    """Timestamps as the DuckDB warehouse holds them, UTC without a zone (BigQuery's TIMESTAMP arrives
+    zoned in UTC); the same instants. BigQuery's one integer type (INT64) stays int64 where DuckDB
+    publishes an INTEGER as int32, with the same values (the API answers alike: test_bigquery_emulator)."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            column = table.column(index).cast(pa.timestamp(field.type.unit, tz="UTC"))
+            naive = column.cast(pa.timestamp(field.type.unit))
+            table = table.set_column(index, field.with_type(naive.type), naive)
+    return table
 
 
 def project_seeds(project_dir: Path) -> list[str]:
