@@ -150,9 +150,10 @@ def _write_bundle(
     tables: tuple[PublishedTable, ...],
     project_dir: Path,
 ) -> PublishResult:
-    seeds = _read_seeds(source, project_dir)
     # On DuckDB the warehouse's own applicant tables are DuckDB SQL already; elsewhere they are rendered so.
-    rendered = {} if isinstance(source, DuckDBWarehouse) else render_applicant_tables(seeds, project_dir)
+    render = not isinstance(source, DuckDBWarehouse)
+    seeds: dict[str, pa.Table] = {}
+    rendered: dict[str, pa.Table] = {}
     scores = _read_table(source, SCORED_MART)
     latest = pc.max(scores.column("score_date")).as_py() if scores.num_rows else None
     score_date = str(latest) if latest else None
@@ -161,14 +162,17 @@ def _write_bundle(
         for table in tables:
             if table == SCORED_MART:
                 data = scores
-            elif table.name in rendered:
+            elif render and table in APPLICANT_TABLES:
+                if not rendered:
+                    seeds = seeds or _read_seeds(source, project_dir)
+                    rendered = render_applicant_tables(seeds, project_dir)
                 data = rendered[table.name]
             else:
                 data = _read_table(source, table)
             pq.write_table(data, out.path(table_file(table.name)), compression="zstd")
             table_rows[table.name] = {"file": table_file(table.name), "rows": data.num_rows}
         seeds_written = {}
-        for name, data in seeds.items():
+        for name, data in (seeds or _read_seeds(source, project_dir)).items():
             pq.write_table(data, out.path(seed_file(name)))
             seeds_written[name] = {"file": seed_file(name), "rows": data.num_rows}
         model = None
