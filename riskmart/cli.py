@@ -467,6 +467,7 @@ def publish(
     and the dashboard read, as the daily cycle does after its builds; the previous bundle stays until it is
     complete."""
     from ml.registry import ModelIntegrityError, champion_info
+    from ml.warehouse import open_warehouse
     from riskmart.publish import PublishError, publish_bundle
 
     settings = get_settings(warehouse=warehouse, registry_dir=registry_dir, publish_dir=publish_dir)
@@ -474,7 +475,11 @@ def publish(
         with holding_warehouse(settings, "publish", wait, wait_seconds):
             champion = champion_info(settings)
             result = publish_bundle(
-                settings.warehouse, settings.publish_path, champion, registry_path=settings.registry_path
+                open_warehouse(settings),
+                settings.publish_target,
+                champion,
+                registry_path=settings.registry_path,
+                project_dir=settings.dbt_project_dir,
             )
     except PublishError as exc:
         raise fail(
