@@ -21,6 +21,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -195,6 +196,7 @@ def main() -> None:
                         )  # fmt: skip
         finally:
             browser.close()
+            shutil.rmtree(work, ignore_errors=True)
     current = (args.publish_dir / "CURRENT").read_text(encoding="utf-8").strip()
     report = {
         "publish_dir": str(args.publish_dir),
