@@ -6,6 +6,11 @@ same content seen again is the same delivery and never loads twice. A path put b
 before (A, then B, then A again) is a new delivery too: it is not what the path last delivered, so it
 loads again, as re-delivery number 1 of that content (`Delivery.redelivery`), with its own file_id.
 
+The landing is a local folder or an fsspec URL (`gs://bucket/prefix` with gcsfs, `memory://...`): both are
+listed through fsspec; a local file is then read as a local file (DuckDB and Python at full speed), a remote
+one through its fsspec file system (and DuckDB reads it through the same file system, registered on the
+run's connection).
+
 Discovery never raises on a badly named file: it marks it with the reason it cannot be loaded, so the
 loader can log it as rejected and go on with the rest. Hidden files and folders (names starting with
 a dot, e.g. `.DS_Store`, editor swap files) are not deliveries and are skipped.
@@ -14,14 +19,18 @@ a dot, e.g. `.DS_Store`, editor swap files) are not deliveries and are skipped.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import IO, Any
 
+import duckdb
+import fsspec
 import numpy as np
+from fsspec.implementations.local import LocalFileSystem
 
 from contract import (
     CSV_FILE_PATTERN,
@@ -42,7 +51,7 @@ TABLE_ORDER: dict[str, int] = {t.name: i for i, t in enumerate(CSV_TABLES)} | {H
 class Delivery:
     """One landing file as found: where it is, what it should load into, and its identity."""
 
-    path: Path  # absolute path
+    path: Path | str  # absolute local path, or the URL of a remote file (`gs://bucket/prefix/clients/...`)
     relpath: str  # path relative to the landing root, with '/' separators
     table: str | None  # raw table it loads into; None when the folder is unknown
     export_date: date | None  # from the file name (bureau files: known only after parsing)
@@ -53,6 +62,9 @@ class Delivery:
     problem: str | None  # why the file cannot be loaded as the contract, or None
     lines: int = 0  # physical lines (a last line without a line break counts)
     redelivery: int = 0  # earlier deliveries of this very content at this path (A, B, then A again: 1)
+    # a remote file's fsspec file system (None: a local file) and its version when it was hashed
+    fs: Any = field(default=None, compare=False, repr=False)
+    version: str = ""
 
     @property
     def file_id(self) -> str:
@@ -63,13 +75,69 @@ class Delivery:
     def is_bureau(self) -> bool:
         return self.table == HCPN_TABLE
 
+    def open(self) -> IO[bytes]:
+        """The file's bytes."""
+        return self.path.open("rb") if self.fs is None else self.fs.open(self.path, "rb")
+
+    def open_text(self) -> IO[str]:
+        """The file as UTF-8 text (a BOM dropped, undecodable bytes replaced, line ends as written)."""
+        if self.fs is None:
+            return self.path.open(encoding="utf-8-sig", errors="replace", newline="")
+        return io.TextIOWrapper(self.open(), encoding="utf-8-sig", errors="replace", newline="")
+
     def unchanged_on_disk(self) -> bool:
-        """True when the file still has the size and mtime it had when it was hashed."""
+        """True when the file still has the size and mtime (remote: version) it had when it was hashed."""
         try:
-            stat = self.path.stat()
+            if self.fs is None:
+                stat = self.path.stat()
+                return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
+            info = self.fs.info(self.path)
         except OSError:
             return False
-        return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
+        return info["size"] == self.size and _version(info) == self.version
+
+
+def _version(info: dict) -> str:
+    """What changes when a remote file is rewritten: GCS's generation, else its modification time."""
+    for key in ("generation", "mtime", "updated", "LastModified", "created"):
+        if info.get(key) is not None:
+            return f"{key}={info[key]}"
+    return ""
+
+
+@dataclass(frozen=True)
+class Landing:
+    """A landing folder: a local folder, or a folder of an fsspec file system (`gs://bucket/prefix`)."""
+
+    fs: Any  # fsspec file system
+    root: str  # the folder, as the file system names it (no protocol)
+    url: str  # as given
+
+    @property
+    def local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Let DuckDB's readers open the remote files through the same fsspec file system."""
+        if not self.local:
+            con.register_filesystem(self.fs)
+
+
+def open_landing(landing: Path | str | Landing) -> Landing:
+    """The landing folder `landing` names: a local path, or an fsspec URL (`gs://bucket/prefix`)."""
+    if isinstance(landing, Landing):
+        return landing
+    text = str(landing)
+    if "://" not in text:
+        path = Path(text).resolve()
+        if not path.is_dir():
+            raise FileNotFoundError(f"landing folder {path} does not exist")
+        return Landing(LocalFileSystem(), path.as_posix(), text)
+    fs, root = fsspec.core.url_to_fs(text)
+    root = root.rstrip("/")
+    if not fs.isdir(root):
+        raise FileNotFoundError(f"landing folder {text} does not exist (or is not a folder)")
+    return Landing(fs, root, text)
 
 
 def delivery_id(relpath: str, content_hash: str, redelivery: int = 0) -> str:
@@ -77,11 +145,11 @@ def delivery_id(relpath: str, content_hash: str, redelivery: int = 0) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def hash_and_count_lines(path: Path) -> tuple[str, int]:
-    """sha256 of the content and its number of physical lines, in one pass."""
+def hash_and_count_lines(handle: IO[bytes]) -> tuple[str, int]:
+    """sha256 of an open file's content and its number of physical lines, in one pass; closes it."""
     digest = hashlib.sha256()
     newlines, last = 0, b"\n"
-    with path.open("rb") as handle:
+    with handle:
         while chunk := handle.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
             # numpy counts several times faster than bytes.count and lets the other threads run
@@ -120,39 +188,62 @@ def classify(relpath: str) -> tuple[str | None, date | None, str | None, str | N
     return table, export_date, None, None
 
 
-def _walk(landing: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(landing):
+def _walk(landing: Landing) -> Iterable[str]:
+    """Every file under the landing root (hidden files and folders skipped), as the file system names it."""
+    for root, dirs, files in landing.fs.walk(landing.root, topdown=True):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
-                yield Path(root) / name
+                yield f"{root.rstrip('/')}/{name}"
 
 
-def _describe(landing: Path, path: Path) -> Delivery:
-    stat = path.stat()
-    relpath = path.relative_to(landing).as_posix()
+def _relpath(landing: Landing, path: str) -> str:
+    return path[len(landing.root.rstrip("/")) + 1 :]
+
+
+def _describe(landing: Landing, path: str) -> Delivery:
+    relpath = _relpath(landing, path)
     table, export_date, client_id, problem = classify(relpath)
-    content_hash, lines = hash_and_count_lines(path)
+    if landing.local:
+        local = Path(path)
+        stat = local.stat()
+        content_hash, lines = hash_and_count_lines(local.open("rb"))
+        return Delivery(
+            path=local,
+            relpath=relpath,
+            table=table,
+            export_date=export_date,
+            client_id=client_id,
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            content_hash=content_hash,
+            problem=problem,
+            lines=lines,
+        )
+    info = landing.fs.info(path)
+    content_hash, lines = hash_and_count_lines(landing.fs.open(path, "rb"))
     return Delivery(
-        path=path,
+        path=landing.fs.unstrip_protocol(path),
         relpath=relpath,
         table=table,
         export_date=export_date,
         client_id=client_id,
-        size=stat.st_size,
-        mtime_ns=stat.st_mtime_ns,
+        size=info["size"],
+        mtime_ns=0,
         content_hash=content_hash,
         problem=problem,
         lines=lines,
+        fs=landing.fs,
+        version=_version(info),
     )
 
 
-def discover(landing: Path, workers: int = 6) -> list[Delivery]:
+def discover(landing: Path | str | Landing, workers: int = 6) -> list[Delivery]:
     """Every file under `landing`, hashed, in load order (table order, then export date, then path).
 
     The order depends only on names and contents, never on the order the file system lists them.
     """
-    landing = landing.resolve()
+    landing = open_landing(landing)
     paths = list(_walk(landing))
     # hashlib releases the GIL on large buffers, so threads hash files in parallel; a chunk of paths per
     # task keeps the pool's overhead small when there are tens of thousands of small bureau files
@@ -163,11 +254,14 @@ def discover(landing: Path, workers: int = 6) -> list[Delivery]:
     return sorted(deliveries, key=load_order)
 
 
-def export_dates(landing: Path) -> list[date]:
+def export_dates(landing: Path | str | Landing) -> list[date]:
     """The export dates of the contract's CSV files in `landing`, oldest first, from their names alone
     (nothing is read or hashed; badly named files have none)."""
-    landing = Path(landing)
-    dates = {classify(path.relative_to(landing).as_posix())[1] for path in _walk(landing)}
+    try:
+        landing = open_landing(landing)
+    except FileNotFoundError:
+        return []
+    dates = {classify(_relpath(landing, path))[1] for path in _walk(landing)}
     return sorted(d for d in dates if d is not None)
 
 

@@ -47,10 +47,10 @@ from pathlib import Path
 
 import duckdb
 
-from contract import CSV_TABLES, RAW_SCHEMA, TableSpec
+from contract import CSV_TABLES, TableSpec
 from ingest.batch import KNOWN_CLIENTS, BatchFile, PhaseClock, utc_now
-from ingest.discovery import Delivery, discover
-from ingest.loading import commit_batch, commit_log_entries, ensure_tables
+from ingest.discovery import Delivery, discover, open_landing
+from ingest.loading import commit_batch, commit_log_entries
 from ingest.log import (
     REJECTED,
     batch_log_entries,
@@ -76,7 +76,7 @@ from ingest.validation import (
     start_broken_rules,
     validate_records,
 )
-from ingest.warehouse import connect_warehouse
+from ingest.writer import RawWriter, as_writer
 
 __all__ = ["IngestResult", "ingest_landing", "read_ingest_log"]
 
@@ -99,26 +99,29 @@ class IngestResult:
 
 
 def ingest_landing(
-    landing: Path, warehouse: Path, as_of: date | None = None, *, batch_bytes: int = BATCH_BYTES
+    landing: Path | str,
+    warehouse: Path | RawWriter,
+    as_of: date | None = None,
+    *,
+    batch_bytes: int = BATCH_BYTES,
 ) -> IngestResult:
-    """Load every delivery in `landing` not loaded yet (exported on or before `as_of`) into `warehouse`."""
+    """Load every delivery in `landing` not loaded yet (exported on or before `as_of`) into `warehouse`.
+
+    `landing` is a local folder or an fsspec URL (`gs://bucket/prefix`, ...); `warehouse` a DuckDB file or
+    a `RawWriter` (e.g. `ingest.bigquery.BigQueryRawWriter(client, project)`)."""
     started = time.perf_counter()
-    landing, warehouse = Path(landing), Path(warehouse)
-    if not landing.is_dir():
-        raise FileNotFoundError(f"landing folder {landing} does not exist")
+    writer = as_writer(warehouse)
+    source = open_landing(landing)
     # importing Great Expectations takes seconds of Python; hashing the files runs meanwhile
     importer = threading.Thread(target=import_great_expectations, daemon=True)
     importer.start()
-    deliveries = discover(landing)
+    deliveries = discover(source)
     importer.join()
     result = IngestResult(files=[], timings={"discover_and_import": time.perf_counter() - started})
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with connect_warehouse(warehouse) as con:
-        # only reading a batch needs the read order (line numbers); elsewhere order is free to change
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")
-        ensure_tables(con)
-        latest, earlier = delivery_history(con)
+    with writer.open() as con:
+        source.register(con)
+        writer.ensure_tables(con)
+        latest, earlier = delivery_history(writer, con)
         pending = not_delivered_yet(deliveries, latest, earlier)
         result.skipped = len(deliveries) - len(pending)
         due = [
@@ -127,13 +130,13 @@ def ingest_landing(
             if d.problem or as_of is None or d.export_date is None or d.export_date <= as_of
         ]
         result.not_yet_due = len(pending) - len(due)
-        run = _Run(con, result)
+        run = _Run(con, writer, result)
         run.reject_whole([(d, d.problem) for d in due if d.problem])
         for spec in CSV_TABLES:
             todo = [d for d in due if not d.problem and d.table == spec.name]
             if spec.client_must_exist:
                 # after this run's clients files: the clients they bring count for the replay too
-                replays = replays_for_known_clients(con, spec.name, deliveries, todo, earlier)
+                replays = replays_for_known_clients(writer, con, spec.name, deliveries, todo, earlier)
                 result.replayed += [d.relpath for d in replays]
                 todo += replays
             for batch in _batches(todo, batch_bytes):
@@ -158,8 +161,9 @@ def _batches(deliveries: list[Delivery], batch_bytes: int) -> list[list[Delivery
 class _Run:
     """One ingest run on one open warehouse connection: each batch through the rooms, in order."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, result: IngestResult) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, writer: RawWriter, result: IngestResult) -> None:
         self.con = con
+        self.writer = writer
         self.result = result
         self.clock = PhaseClock(result.timings)
         self._validator: Validator | None = None
@@ -171,7 +175,7 @@ class _Run:
             return
         now = utc_now()
         entries = [log_entry(d, REJECTED, 0, 0, message, now, now, None) for d, message in rejected]
-        commit_log_entries(self.con, entries)
+        commit_log_entries(self.con, self.writer, entries, self.clock)
         self.result.files.extend(public_entry(e) for e in entries)
 
     def load_csv_batch(self, spec: TableSpec, deliveries: list[Delivery]) -> None:
@@ -218,7 +222,7 @@ class _Run:
             quarantine, rejected_per_file, rule_counts = count_rejected(self.con, spec, files)
         loaded_at = utc_now()
         entries = batch_log_entries(files, rejected, rejected_per_file, rule_counts, started, loaded_at)
-        commit_batch(self.con, spec, files, quarantine, entries, loaded_at, self.clock)
+        commit_batch(self.con, self.writer, spec, files, quarantine, entries, loaded_at, self.clock)
         self.result.files.extend(public_entry(e) for e in entries)
 
     def _get_validator(self) -> Validator:
@@ -231,8 +235,6 @@ class _Run:
     def _known_clients(self) -> str:
         """A working table of every client id loaded so far (clients load first in every run)."""
         if not self._clients_ready:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {KNOWN_CLIENTS} AS SELECT DISTINCT client_id FROM {RAW_SCHEMA}.clients"
-            )
+            self.writer.create_known_clients(self.con, KNOWN_CLIENTS)
             self._clients_ready = True
         return KNOWN_CLIENTS

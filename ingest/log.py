@@ -18,48 +18,24 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from contract import INGEST_LOG_TABLE, QUARANTINE_TABLE, RAW_SCHEMA
 from ingest.batch import BatchFile
 from ingest.discovery import Delivery
 from ingest.quarantine import reject_summary
 from ingest.validation import CLIENT_EXISTS_RULE, quote_ident
-from ingest.warehouse import connect_warehouse
+from ingest.writer import INGEST_LOG_COLUMNS, RawWriter, as_writer
 
 LOADED, LOADED_WITH_REJECTS, REJECTED = "loaded", "loaded_with_rejects", "rejected"
-
-INGEST_LOG_COLUMNS: dict[str, str] = {
-    "file_id": "VARCHAR PRIMARY KEY",
-    "file": "VARCHAR NOT NULL",
-    "table_name": "VARCHAR",
-    "content_hash": "VARCHAR NOT NULL",
-    "export_date": "DATE",
-    "rows_read": "BIGINT NOT NULL",
-    "rows_loaded": "BIGINT NOT NULL",
-    "rows_rejected": "BIGINT NOT NULL",
-    "status": "VARCHAR NOT NULL",
-    "message": "VARCHAR",
-    "started_at": "TIMESTAMP",
-    "finished_at": "TIMESTAMP",
-    "duration_seconds": "DOUBLE",
-}
 
 
 # ---- what is due --------------------------------------------------------------------------------------
 
 
-def delivery_history(con: duckdb.DuckDBPyConnection) -> tuple[set[tuple[str, str]], Counter]:
+def delivery_history(
+    writer: RawWriter, con: duckdb.DuckDBPyConnection
+) -> tuple[set[tuple[str, str]], Counter]:
     """The (path, content hash) each path last delivered, and how many deliveries each (path, content
     hash) has had."""
-    rows = con.execute(
-        f"""
-        SELECT file, content_hash,
-            content_hash = last_value(content_hash) OVER (
-                PARTITION BY file ORDER BY finished_at, file_id
-                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-            ) AS is_latest
-        FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}
-        """
-    ).fetchall()
+    rows = writer.delivery_history(con)
     latest = {(file, content) for file, content, is_latest in rows if is_latest}
     return latest, Counter((file, content) for file, content, _ in rows)
 
@@ -77,6 +53,7 @@ def not_delivered_yet(
 
 
 def replays_for_known_clients(
+    writer: RawWriter,
     con: duckdb.DuckDBPyConnection,
     table: str,
     deliveries: list[Delivery],
@@ -88,36 +65,7 @@ def replays_for_known_clients(
     happens once per late client, never in a loop). Only a file still on disk with the content of that
     delivery can be replayed; it becomes the next re-delivery of that content (a new file_id, numbered by
     `earlier`, the deliveries of each (path, content hash) so far)."""
-    rows = con.execute(
-        f"""
-        WITH newest AS (
-            SELECT file, file_id, content_hash, finished_at
-            FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE}
-            WHERE table_name = $table AND status IN ('loaded', 'loaded_with_rejects')
-            QUALIFY row_number() OVER (PARTITION BY file ORDER BY finished_at DESC, file_id DESC) = 1
-        ),
-        unknown_client_rows AS (
-            SELECT newest.file, newest.content_hash, newest.finished_at,
-                json_extract_string(rejected.record, '$.client_id') AS client_id
-            FROM newest
-            JOIN {RAW_SCHEMA}.{QUARANTINE_TABLE} AS rejected ON rejected._file_id = newest.file_id
-            WHERE json_array_length(rejected.rules_broken) = 1
-                AND json_extract_string(rejected.rules_broken, '$[0]') = $rule
-        ),
-        first_loaded AS (
-            SELECT client_id, min(_loaded_at) AS first_loaded_at
-            FROM {RAW_SCHEMA}.clients
-            WHERE client_id IN (SELECT client_id FROM unknown_client_rows)
-            GROUP BY client_id
-        )
-        SELECT DISTINCT rows_.file, rows_.content_hash
-        FROM unknown_client_rows AS rows_
-        JOIN first_loaded USING (client_id)
-        WHERE first_loaded.first_loaded_at > rows_.finished_at
-        """,
-        {"table": table, "rule": CLIENT_EXISTS_RULE},
-    ).fetchall()
-    replayable = set(rows)
+    replayable = writer.replay_candidates(con, table, CLIENT_EXISTS_RULE)
     loading = {d.relpath for d in todo}
     return [
         replace(d, redelivery=earlier[(d.relpath, d.content_hash)])
@@ -178,12 +126,13 @@ def batch_log_entries(
     return entries
 
 
-def insert_log_entries(con: duckdb.DuckDBPyConnection, entries: list[dict]) -> None:
+def insert_log_entries(con: duckdb.DuckDBPyConnection, entries: list[dict], target: str) -> None:
+    """The log rows into `target` (the ingest log, or the table on `con` the writer loads it from)."""
     frame = pd.DataFrame(entries, columns=list(INGEST_LOG_COLUMNS))
     frame = frame.astype({c: "object" for c in frame.columns})
     con.register("_ingest_log_frame", frame)
     con.execute(
-        f"INSERT INTO {RAW_SCHEMA}.{INGEST_LOG_TABLE} SELECT "
+        f"INSERT INTO {target} SELECT "
         + ", ".join(f"CAST({quote_ident(c)} AS {t.split()[0]})" for c, t in INGEST_LOG_COLUMNS.items())
         + " FROM _ingest_log_frame"
     )
@@ -200,23 +149,10 @@ def public_entry(entry: dict) -> dict:
     return out
 
 
-def read_ingest_log(warehouse: Path) -> list[dict]:
-    """The whole raw.ingest_log, oldest first, as JSON-ready dicts (`table` is the raw table)."""
-    warehouse = Path(warehouse)
-    if not warehouse.exists():
-        return []
-    with connect_warehouse(warehouse, read_only=True) as con:
-        present = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [RAW_SCHEMA, INGEST_LOG_TABLE],
-        ).fetchone()[0]
-        if not present:
-            return []
-        cursor = con.execute(
-            f"SELECT * FROM {RAW_SCHEMA}.{INGEST_LOG_TABLE} ORDER BY finished_at, file, file_id"
-        )
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+def read_ingest_log(warehouse: Path | RawWriter) -> list[dict]:
+    """The whole ingest log, oldest first, as JSON-ready dicts (`table` is the raw table); `warehouse` is a
+    DuckDB file or a `RawWriter`."""
+    names, rows = as_writer(warehouse).read_ingest_log()
     out = []
     for row in rows:
         entry = dict(zip(names, row, strict=True))

@@ -18,21 +18,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from contract import QUARANTINE_TABLE, RAW_SCHEMA, TableSpec
+from contract import TableSpec
 from ingest.batch import BROKEN_RULES, RECORDS, REJECTED_ROWS, BatchFile
 from ingest.reading import line_sql
 from ingest.validation import FILE_COLUMN, quote_ident
+from ingest.writer import QUARANTINE_COLUMNS
 
-QUARANTINE_COLUMNS: dict[str, str] = {
-    "_file_id": "VARCHAR",
-    "source_file": "VARCHAR",
-    "table_name": "VARCHAR",
-    "line_number": "BIGINT",
-    "record": "JSON",
-    "rules_broken": "JSON",
-    "export_date": "DATE",
-    "loaded_at": "TIMESTAMP",
-}
+__all__ = ["QUARANTINE_COLUMNS", "collect_rejected_rows", "count_rejected", "reject_summary"]
 
 
 def collect_rejected_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -90,9 +82,10 @@ def count_rejected(
 
 
 def insert_rejected_csv_records(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, files: list[BatchFile], loaded_at: datetime
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, files: list[BatchFile], loaded_at: datetime, target: str
 ) -> None:
-    """Rejected CSV records, verbatim as JSON objects keyed by each file's own header."""
+    """Rejected CSV records, verbatim as JSON objects keyed by each file's own header, into `target` (the
+    quarantine, or the table on `con` the writer loads it from)."""
     join, line = line_sql()
     layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
     for f in files:
@@ -101,7 +94,7 @@ def insert_rejected_csv_records(
     for (header, names), numbers in layouts.items():
         pairs = ", ".join(f"$key_{i}, b.{quote_ident(name)}" for i, name in enumerate(names))
         con.execute(
-            f"INSERT INTO {RAW_SCHEMA}.{QUARANTINE_TABLE} "
+            f"INSERT INTO {target} "
             f"SELECT fl.file_id, fl.source_file, $table, {line}, json_object({pairs}), to_json(r.rules), "
             f"fl.export_date, $loaded_at "
             f"FROM {RECORDS} AS b JOIN {REJECTED_ROWS} AS r ON r.row = b.rowid {join} "
@@ -112,15 +105,15 @@ def insert_rejected_csv_records(
 
 
 def insert_quarantine_records(
-    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, loaded_at: datetime
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, loaded_at: datetime, target: str
 ) -> None:
-    """The quarantine records built in Python (see `count_rejected`)."""
+    """The quarantine records built in Python (see `count_rejected`), into `target`."""
     if not len(frame):
         return
     frame["loaded_at"] = loaded_at
     con.register("_ingest_quarantine_frame", frame)
     con.execute(
-        f"INSERT INTO {RAW_SCHEMA}.{QUARANTINE_TABLE} "
+        f"INSERT INTO {target} "
         "SELECT _file_id, source_file, table_name, line_number, record::JSON, rules_broken::JSON, "
         "export_date::DATE, loaded_at::TIMESTAMP FROM _ingest_quarantine_frame"
     )

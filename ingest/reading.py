@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -49,10 +48,10 @@ Readable = tuple[Delivery, list[str], list[str]]
 # ---- CSV ----------------------------------------------------------------------------------------------
 
 
-def read_header(path: Path) -> tuple[list[str] | None, str | None]:
+def read_header(d: Delivery) -> tuple[list[str] | None, str | None]:
     """The header row of a CSV file as written, or the reason it is not a readable UTF-8 CSV."""
     head = b""
-    with path.open("rb") as handle:
+    with d.open() as handle:
         # the header is short: read a little at a time until the first line break
         while len(head) < MAX_HEADER_BYTES and (chunk := handle.read(HEADER_CHUNK_BYTES)):
             head += chunk
@@ -100,7 +99,7 @@ def check_headers(
     gone: list[str] = []
     for d in deliveries:
         try:
-            header, problem = read_header(d.path)
+            header, problem = read_header(d)
         except OSError:
             gone.append(d.relpath)
             continue
@@ -226,10 +225,12 @@ def _count_rows(con: duckdb.DuckDBPyConnection, files: list[BatchFile]) -> None:
 # ---- bureau JSON --------------------------------------------------------------------------------------
 
 
-def parse_bureau(path: Path) -> tuple[dict | None, date | None, str | None]:
+def parse_bureau(d: Delivery) -> tuple[dict | None, date | None, str | None]:
     """(report object, fecha_consulta, None) or (None, None, why the file cannot be read as a report)."""
     try:
-        record = json.loads(path.read_bytes().decode("utf-8-sig"))
+        with d.open() as handle:
+            content = handle.read()
+        record = json.loads(content.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         return None, None, f"not a UTF-8 JSON file ({exc.reason} at byte {exc.start})"
     except json.JSONDecodeError as exc:
@@ -259,7 +260,7 @@ def read_bureau_reports(
     not_yet_due = 0
     for d in deliveries:
         try:
-            record, report_date, problem = parse_bureau(d.path)
+            record, report_date, problem = parse_bureau(d)
         except OSError:
             gone.append(d.relpath)
             continue
@@ -364,7 +365,7 @@ def _line_numbers(f: BatchFile) -> list[int] | None:
     # blank lines or quoted line breaks: find where each record starts
     lines: list[int] = []
     try:
-        with f.delivery.path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        with f.delivery.open_text() as handle:
             reader = csv.reader(handle)
             next(reader, None)
             start = reader.line_num + 1
