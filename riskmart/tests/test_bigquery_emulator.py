@@ -3,14 +3,15 @@ through the profile's `emulator` target: dbt-bigquery's SQL, load jobs and incre
 BigQuery's cost, partition pruning or IAM (README, "Running on BigQuery"). `pytest -k bigquery` selects these
 tests.
 
-A tiny demo export is ingested into DuckDB up to the day before its last day and its raw tables are copied
-into the emulator with CSV load jobs; `dbt build` (seeds, every model and data test) runs on the emulator as
-of that day. dbt's unit tests run on DuckDB in the suite and are parsed as BigQuery SQL here (sqlglot); on the
-emulator (where they passed when this target was built) they cost about two minutes of the suite's 15 and
-prove only the fixtures' SQL, the models' own SQL being built and tested here. To run them there as well,
-start the emulator as the fixture does and `dbt test --target emulator --select test_type:unit`.
-Then the last day is ingested and copied, and a second, incremental build runs as of it, models only. The
-feature mart must then equal a DuckDB build of the same files.
+A tiny demo export is ingested up to the day before its last day into the emulator through ingest's BigQuery
+writer (ingest/bigquery.py: NDJSON load jobs, one transaction per batch), and into DuckDB; `dbt build` (seeds,
+every model and data test) runs on the emulator as of that day. dbt's unit tests run on DuckDB in the suite
+and are parsed as BigQuery SQL here (sqlglot); on the emulator (where they passed when this target was built)
+they cost about two minutes of the suite's 15 and prove only the fixtures' SQL, the models' own SQL being
+built and tested here. To run them there as well, start the emulator as the fixture does and
+`dbt test --target emulator --select test_type:unit`. Then the last day is ingested into both, and a second,
+incremental build runs as of it, models only. The feature mart must then equal a DuckDB build of the same
+files.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import duckdb
 import pytest
 
 from conftest import DEMO_END_DATE, write_demo_export
+from ingest.bigquery import BigQueryRawWriter
 from ingest.loader import ingest_landing
 from riskmart.dbt import run_dbt
 from riskmart.settings import PROJECT_DIR, Settings
-from riskmart.tests.bigquery_emulator import Emulator, copy_schema, running_emulator
+from riskmart.tests.bigquery_emulator import Emulator, running_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -73,12 +75,14 @@ def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPat
     warehouse = work / "duckdb" / "riskmart.duckdb"
     settings = Settings(warehouse=work / "emulator" / "unused.duckdb", dbt_target="emulator")
 
+    raw = BigQueryRawWriter(bigquery_emulator.client(), bigquery_emulator.project)
+
+    ingest_landing(landing, raw, as_of=FIRST_DAY)
     ingest_landing(landing, warehouse, as_of=FIRST_DAY)
-    copy_schema(warehouse, "raw", bigquery_emulator, work)
     first = run_dbt(settings, ["build", "--exclude", "resource_type:unit_test"], as_of=FIRST_DAY, quiet=True)
 
+    ingest_landing(landing, raw, as_of=DEMO_END_DATE)
     ingest_landing(landing, warehouse, as_of=DEMO_END_DATE)
-    copy_schema(warehouse, "raw", bigquery_emulator, work)
     # the tests ran in the first build: the second proves the incremental strategies (the emulator is slow)
     second = run_dbt(
         settings,
