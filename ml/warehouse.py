@@ -479,7 +479,8 @@ class BigQueryWarehouse:
         from google.cloud import bigquery
 
         dataset = bigquery.Dataset(f"{self.project}.{spec.schema}")
-        dataset.location = self.location
+        if self.location:
+            dataset.location = self.location
         self.client.create_dataset(dataset, exists_ok=True)
         table = self.client.create_table(
             bigquery.Table(f"{self.project}.{spec.name}", schema=self._schema(spec.columns)), exists_ok=True

@@ -10,8 +10,10 @@ and are parsed as BigQuery SQL here (sqlglot); on the emulator (where they passe
 they cost about two minutes of the suite's 15 and prove only the fixtures' SQL, the models' own SQL being
 built and tested here. To run them there as well, start the emulator as the fixture does and
 `dbt test --target emulator --select test_type:unit`. Then the last day is ingested into both, and a second,
-incremental build runs as of it, models only. The feature mart must then equal a DuckDB build of the same
-files.
+incremental build runs as of it, models only. A model is then trained and the day scored through the BigQuery
+warehouse (ml.warehouse.BigQueryWarehouse, chosen by the target's type), and the pipeline's scoring build
+(scored and monitoring marts, with their data tests) runs on the emulator. The same files are built, trained
+and scored on DuckDB; the feature, rule-score and client-score marts must be equal on both engines.
 """
 
 from __future__ import annotations
@@ -22,21 +24,30 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from conftest import DEMO_END_DATE, write_demo_export
 from ingest.bigquery import BigQueryRawWriter
 from ingest.loader import ingest_landing
+from ml.score import ScoreResult, score_date
+from ml.train import TrainResult, train_model
+from ml.warehouse import BigQueryWarehouse, TableSpec, TableWrite, WarehouseError, open_warehouse
 from riskmart.dbt import run_dbt
+from riskmart.pipeline import DAILY_SCORING_BUILD, MONITORING_SELECTOR, SCORING_SELECTOR
 from riskmart.settings import PROJECT_DIR, Settings
 from riskmart.tests.bigquery_emulator import Emulator, running_emulator
 
 pytestmark = pytest.mark.slow
 
 FIRST_DAY = DEMO_END_DATE - timedelta(days=1)
+# the smallest demo export whose matured history trains a model out of time (both label classes in each of
+# train, validation and test): 40 clients x 4 months give two matured feature dates and one default
+CLIENTS, MONTHS = 80, 6
 # what DuckDB accepts and BigQuery refuses, which the emulators let through (issue 11): a tuple IN subquery,
 # DuckDB's type names and functions (e.g. unit test fixtures written as `cast(null as varchar)`)
 NOT_BIGQUERY = {
@@ -50,12 +61,23 @@ NOT_BIGQUERY = {
 
 
 @dataclass(frozen=True)
+class Engines:
+    """What training and scoring did on one engine."""
+
+    trained: TrainResult
+    scored: ScoreResult
+
+
+@dataclass(frozen=True)
 class EmulatorBuild:
     emulator: Emulator
     first: object  # dbt's RunExecutionResult of the first build
     second: object  # and of the incremental second build
+    scoring: object  # and of the scoring build after training and scoring
     settings: Settings
     duckdb_warehouse: Path
+    bigquery: Engines
+    duckdb: Engines
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +93,14 @@ def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emul
 @pytest.fixture(scope="module")
 def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> EmulatorBuild:
     work = tmp_path_factory.mktemp("bigquery_build")
-    landing, _ = write_demo_export(work, clients=40, months=4)
+    landing, _ = write_demo_export(work, clients=CLIENTS, months=MONTHS)
     warehouse = work / "duckdb" / "riskmart.duckdb"
-    settings = Settings(warehouse=work / "emulator" / "unused.duckdb", dbt_target="emulator")
+    # the engine is the target's type: BigQuery, at the emulator the environment points to
+    settings = Settings(
+        warehouse=work / "emulator" / "unused.duckdb",
+        dbt_target="emulator",
+        registry_dir=work / "emulator" / "models",
+    )
 
     raw = BigQueryRawWriter(bigquery_emulator.client(), bigquery_emulator.project)
 
@@ -90,7 +117,21 @@ def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPat
         as_of=DEMO_END_DATE,
         quiet=True,
     )
-    return EmulatorBuild(bigquery_emulator, first, second, settings, warehouse)
+    # the daily cycle's ML steps and scoring build, as `riskmart run` runs them
+    bigquery = Engines(train_model(settings, as_of=DEMO_END_DATE), score_date(settings, DEMO_END_DATE))
+    scoring = run_dbt(settings, DAILY_SCORING_BUILD, as_of=DEMO_END_DATE, quiet=True)
+
+    # the same on DuckDB, from the same files (one full build: the data tests ran on the emulator)
+    duck = Settings(warehouse=warehouse, registry_dir=work / "duckdb" / "models")
+    models_and_seeds = ["build", "--resource-type", "model", "--resource-type", "seed"]
+    run_dbt(
+        duck, [*models_and_seeds, "--exclude", SCORING_SELECTOR, MONITORING_SELECTOR], as_of=DEMO_END_DATE
+    )
+    duckdb_engines = Engines(train_model(duck, as_of=DEMO_END_DATE), score_date(duck, DEMO_END_DATE))
+    run_dbt(duck, [*models_and_seeds, "--select", SCORING_SELECTOR, MONITORING_SELECTOR], as_of=DEMO_END_DATE)
+    return EmulatorBuild(
+        bigquery_emulator, first, second, scoring, settings, warehouse, bigquery, duckdb_engines
+    )
 
 
 def _counts(result) -> dict[str, int]:
@@ -153,45 +194,85 @@ def test_bigquery_second_build_is_incremental(emulator_build: EmulatorBuild) -> 
     assert statuses["fct_client_features"] == "success"
 
 
+def _same(a: object, b: object) -> bool:
+    numbers = (int, float, Decimal)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not (isinstance(a, bool) or isinstance(b, bool)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def _differences(
+    emulator_build: EmulatorBuild, mart: str, key: tuple[str, ...], ignore=()
+) -> tuple[int, list]:
+    """The rows of `mart` on the emulator against the DuckDB build: (rows compared, differences)."""
+    order = ", ".join(key)
+    with duckdb.connect(str(emulator_build.duckdb_warehouse), read_only=True) as con:
+        relation = con.execute(f"select * from {mart} order by {order}")  # noqa: S608 (our constants)
+        columns = [column[0] for column in relation.description if column[0] not in ignore]
+        expected = [
+            dict(zip([c[0] for c in relation.description], row, strict=True)) for row in relation.fetchall()
+        ]
+    client, project = emulator_build.emulator.client(), emulator_build.emulator.project
+    built = _rows(client, project, f"select {', '.join(columns)} from `{{project}}.{mart}` order by {order}")
+    assert len(built) == len(expected) > 0, (mart, len(built), len(expected))
+    differences = []
+    for left, right in zip(built, expected, strict=True):
+        for name, a in zip(columns, left, strict=True):
+            if not _same(a, right[name]):
+                differences.append(([left[columns.index(k)] for k in key], name, a, right[name]))
+    return len(built), differences
+
+
 def test_bigquery_feature_mart_equals_the_duckdb_build(emulator_build: EmulatorBuild) -> None:
     """fct_client_features built on the emulator (full, then incremental) holds the same rows and values as a
     DuckDB build of the same files (floats to 1e-9 relative)."""
-    duck = Settings(warehouse=emulator_build.duckdb_warehouse)
-    run_dbt(
-        duck,
-        [
-            "build",
-            "--select",
-            "+fct_client_features",
-            "--exclude",
-            "resource_type:test",
-            "resource_type:unit_test",
-        ],
-        as_of=DEMO_END_DATE,
-        quiet=True,
-    )
-    with duckdb.connect(str(duck.warehouse), read_only=True) as con:
-        relation = con.execute("select * from marts.fct_client_features order by client_id, feature_date")
-        columns = [column[0] for column in relation.description]
-        expected = relation.fetchall()
-    client, project = emulator_build.emulator.client(), emulator_build.emulator.project
-    built = _rows(
-        client,
-        project,
-        f"select {', '.join(columns)} from `{{project}}.marts.fct_client_features` order by client_id, feature_date",
-    )
-    assert len(built) == len(expected) > 0
-    differences = []
-    for left, right in zip(built, expected, strict=True):
-        for name, a, b in zip(columns, left, right, strict=True):
-            same = (
-                math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-                if isinstance(a, float) and isinstance(b, float)
-                else a == b
-            )
-            if not same:
-                differences.append((left[0], left[1], name, a, b))
+    _, differences = _differences(emulator_build, "marts.fct_client_features", ("client_id", "feature_date"))
     assert not differences, differences[:10]
+
+
+def test_bigquery_rule_scores_equal_the_duckdb_build(emulator_build: EmulatorBuild) -> None:
+    """fct_rule_scores (the rule-based score of every client and date) is the same on both engines."""
+    _, differences = _differences(emulator_build, "marts.fct_rule_scores", ("client_id", "feature_date"))
+    assert not differences, differences[:10]
+
+
+def test_bigquery_trains_the_model_duckdb_trains(emulator_build: EmulatorBuild) -> None:
+    """Trained through the BigQuery warehouse on the rows the emulator built, the model is the one DuckDB's
+    rows train, byte for byte: its version ends in the model file's fingerprint, and the split, the features
+    and the test metrics agree."""
+    bq, duck = emulator_build.bigquery.trained, emulator_build.duckdb.trained
+    assert bq.model_version.split("-", 1)[1] == duck.model_version.split("-", 1)[1]
+    assert (bq.split, bq.n_features, bq.best_iteration) == (duck.split, duck.n_features, duck.best_iteration)
+    assert bq.metrics == duck.metrics and bq.promoted and duck.promoted
+    registry = open_warehouse(emulator_build.settings).read(
+        "select model_version, status from ml.ml_model_registry"
+    )
+    assert registry.to_dict("records") == [{"model_version": bq.model_version, "status": "champion"}]
+
+
+def test_bigquery_client_scores_equal_the_duckdb_build(emulator_build: EmulatorBuild) -> None:
+    """Scored through the BigQuery warehouse and built by the pipeline's scoring build on the emulator,
+    fct_client_scores holds the DuckDB build's rows and values (the model's probabilities, the ensemble, the
+    risk levels and reasons); only the model version's training time and the scoring time differ."""
+    bq, duck = emulator_build.bigquery.scored, emulator_build.duckdb.scored
+    assert (bq.clients_scored, bq.clients_in_default, bq.reason_rows) == (
+        duck.clients_scored,
+        duck.clients_in_default,
+        duck.reason_rows,
+    )
+    assert bq.clients_scored > 0
+    compared, differences = _differences(
+        emulator_build,
+        "marts.fct_client_scores",
+        ("client_id", "score_date"),
+        ignore={"model_version", "scored_at"},
+    )
+    assert not differences, differences[:10]
+    assert compared == bq.clients_scored + bq.clients_in_default
+    statuses = {node.node.name: str(node.status).lower() for node in emulator_build.scoring.results}
+    assert statuses["fct_client_scores"] == "success" and all(
+        status in {"success", "pass"} for status in statuses.values()
+    ), statuses
 
 
 def _sql_without_comments(sql: str) -> str:
@@ -217,3 +298,75 @@ def test_every_compiled_model_parses_as_bigquery(emulator_build: EmulatorBuild) 
             problems.append(f"{path.name}: {str(exc)[:200]}")
         problems += [f"{path.name}: {what}" for what, pattern in NOT_BIGQUERY.items() if pattern.search(sql)]
     assert not problems, "\n".join(problems)
+
+
+EXAMPLE = TableSpec(
+    "ml.example_replaced",
+    (("client_id", "string"), ("feature_date", "date"), ("value", "float"), ("rank", "int")),
+    replace_key=("feature_date",),
+)
+# the same table with `value` declared a date: its rows load, and the insert into the FLOAT64 column fails
+# inside the transaction, after the other write's delete and insert
+CONFLICTING = TableSpec(
+    "ml.example_replaced", (("feature_date", "date"), ("value", "date")), replace_key=("feature_date",)
+)
+OTHER = TableSpec(
+    "ml.example_other", (("feature_date", "date"), ("note", "string")), replace_key=("feature_date",)
+)
+
+
+def _example(values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "client_id": [f"00{i}" for i in range(len(values))],
+            "feature_date": pd.Timestamp("2026-06-30"),
+            "value": values,
+            "rank": range(1, len(values) + 1),
+        }
+    )
+
+
+def test_bigquery_warehouse_replace_rows_twice_is_once(bigquery_emulator: Emulator) -> None:
+    """replace_rows creates the dataset and typed table, replaces by key (a second identical write changes
+    nothing), keeps every digit of a float and ids' leading zeros, and reads back with `?` parameters."""
+    warehouse = BigQueryWarehouse(bigquery_emulator.client(), project=bigquery_emulator.project)
+    rows = _example([0.1 + 0.2, 1 / 3])
+    for _ in range(2):
+        warehouse.replace_rows([TableWrite(EXAMPLE, rows)])
+    out = warehouse.read(
+        "select * from ml.example_replaced where feature_date = ? and value > ? order by client_id",
+        [DEMO_END_DATE, 0.0],
+    )
+    assert out["client_id"].tolist() == ["000", "001"] and out["value"].tolist() == [0.1 + 0.2, 1 / 3]
+    assert out["feature_date"].tolist() == [pd.Timestamp(DEMO_END_DATE)] * 2
+    table = bigquery_emulator.client().get_table(f"{bigquery_emulator.project}.{EXAMPLE.name}")
+    types = {f.name: f.field_type for f in table.schema}
+    # BigQuery answers the legacy names (FLOAT, INTEGER), the emulator the standard ones
+    assert types["client_id"] == "STRING" and types["feature_date"] == "DATE", types
+    assert types["value"] in {"FLOAT", "FLOAT64"} and types["rank"] in {"INTEGER", "INT64"}, types
+    assert warehouse.read_arrow("select count(*) as n from ml.example_replaced").column("n").to_pylist() == [
+        2
+    ]
+    # no staging table is left behind
+    assert [
+        t.table_id for t in bigquery_emulator.client().list_tables("ml") if t.table_id.startswith("_")
+    ] == []
+
+
+def test_bigquery_warehouse_a_failing_write_leaves_every_table_unchanged(bigquery_emulator: Emulator) -> None:
+    """A write that fails inside the transaction (after another table's rows were replaced) changes
+    nothing: BigQuery rolls the whole script back, and the caller gets a WarehouseError."""
+    warehouse = BigQueryWarehouse(bigquery_emulator.client(), project=bigquery_emulator.project)
+    note = pd.DataFrame({"feature_date": [pd.Timestamp(DEMO_END_DATE)], "note": ["kept"]})
+    warehouse.replace_rows([TableWrite(EXAMPLE, _example([1.0])), TableWrite(OTHER, note)])
+    replacing = [
+        TableWrite(OTHER, note.assign(note="replaced")),
+        TableWrite(CONFLICTING, pd.DataFrame({"feature_date": [DEMO_END_DATE], "value": [DEMO_END_DATE]})),
+    ]
+    with pytest.raises(WarehouseError, match="write failed|refused"):
+        warehouse.replace_rows(replacing)
+    assert warehouse.read("select note from ml.example_other")["note"].tolist() == ["kept"]
+    assert warehouse.read("select value from ml.example_replaced")["value"].tolist() == [1.0]
+    # a value that is not of its column's type is refused before anything is sent
+    with pytest.raises(WarehouseError, match="'x' is not a number"):
+        warehouse.replace_rows([TableWrite(EXAMPLE, _example([1.0]).assign(value=["x"]))])
