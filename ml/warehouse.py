@@ -434,22 +434,7 @@ class BigQueryWarehouse:
             ) from exc
 
     def read(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        import pyarrow as pa
-
-        table = self.read_arrow(sql, params)
-        # as DuckDB's pandas reads: dates and timestamps as datetime64 (UTC, no zone), decimals as floats
-        columns = []
-        for field, column in zip(table.schema, table.columns, strict=True):
-            if pa.types.is_timestamp(field.type) and field.type.tz is not None:
-                column = column.cast(pa.timestamp(field.type.unit))
-            elif pa.types.is_date(field.type):
-                column = column.cast(pa.timestamp("us"))
-            columns.append(column)
-        frame = pa.table(columns, names=table.column_names).to_pandas()
-        for name in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[name]):
-                frame[name] = frame[name].astype("datetime64[ns]")
-        return frame
+        return frame_like_duckdb(self.read_arrow(sql, params))
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int | None:
         job = self._run(sql, params)
@@ -548,6 +533,32 @@ class BigQueryWarehouse:
                     self.client.delete_table(table_id, not_found_ok=True)
                 except GoogleAPICallError:
                     pass  # it expires by itself (STAGING_HOURS)
+
+
+def frame_like_duckdb(table: pa.Table) -> pd.DataFrame:
+    """An Arrow result as pandas with the dtypes DuckDB's own pandas reads give, so that both engines hand
+    the ML layer the same frame (features are chosen by dtype: a boolean column with NULLs is numeric as
+    DuckDB's nullable `boolean`, but would be text as Arrow's default object column). Dates and timestamps
+    become datetime64 (UTC, no zone), NUMERIC becomes float64, integer and boolean columns with NULLs the
+    nullable Int64 and boolean."""
+    import pyarrow as pa
+
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
+            column = column.cast(pa.timestamp(field.type.unit))
+        elif pa.types.is_date(field.type):
+            column = column.cast(pa.timestamp("us"))
+        elif pa.types.is_decimal(field.type):  # NUMERIC
+            column = column.cast(pa.float64())
+        columns.append(column)
+    frame = pa.table(columns, names=table.column_names).to_pandas()
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if column.null_count and pa.types.is_integer(field.type):
+            frame[field.name] = frame[field.name].astype("Int64")
+        elif column.null_count and pa.types.is_boolean(field.type):
+            frame[field.name] = frame[field.name].astype("boolean")
+    return frame
 
 
 def _bq_message(exc: BaseException) -> str:
