@@ -80,3 +80,10 @@ def bigquery_client(settings: Settings) -> bigquery.Client:
     return bigquery.Client(
         project=settings.bq_project, location=settings.bq_location, credentials=credentials
     )
+
+
+def raw_writer(settings: Settings):
+    """Ingest's writer of BigQuery's raw dataset (ingest.bigquery.BigQueryRawWriter) for these settings."""
+    from ingest.bigquery import BigQueryRawWriter
+
+    return BigQueryRawWriter(bigquery_client(settings), settings.bq_project, location=settings.bq_location)

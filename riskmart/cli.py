@@ -179,6 +179,7 @@ def ingest(
 ) -> None:
     """Validate new landing files with Great Expectations and load them into raw.* (idempotent)."""
     from ingest.loader import ingest_landing
+    from riskmart.pipeline import ingest_destination
 
     settings = get_settings(landing=landing, warehouse=warehouse)
     if not settings.landing.is_dir():
@@ -188,7 +189,7 @@ def ingest(
         )
     cutoff = parse_date(as_of, "--as-of")
     with holding_warehouse(settings, "ingest", wait, wait_seconds):
-        result = ingest_landing(settings.landing, settings.warehouse, as_of=cutoff)
+        result = ingest_landing(settings.landing, ingest_destination(settings), as_of=cutoff)
     _print_ingest_summary(result.files)
     for path in result.replayed:
         console.print(
@@ -225,11 +226,12 @@ def ingest_log(
 ) -> None:
     """Show what ingest did per file: rows read, loaded, rejected, status."""
     from ingest.loader import read_ingest_log
+    from riskmart.pipeline import ingest_destination
 
     settings = get_settings(warehouse=warehouse)
-    if not settings.warehouse.exists():
+    if settings.engine == "duckdb" and not settings.warehouse.exists():
         raise fail(f"warehouse {settings.warehouse} does not exist", "run `riskmart ingest` first")
-    rows = read_ingest_log(settings.warehouse)
+    rows = read_ingest_log(ingest_destination(settings))
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=1))
         return

@@ -89,6 +89,16 @@ def _step(name: str, summary: CycleSummary, console: Console) -> Iterator[None]:
     console.print(f"[green]✓[/] {name} ({summary.seconds[name]:.1f} s)")
 
 
+def ingest_destination(settings: Settings):
+    """Where ingest writes: the DuckDB warehouse file, or on a BigQuery target the raw dataset through
+    ingest's BigQueryRawWriter (a RawWriter, like the file's)."""
+    if settings.engine == "bigquery":
+        from riskmart.bigquery import raw_writer
+
+        return raw_writer(settings)
+    return settings.warehouse
+
+
 def latest_export_date(settings: Settings) -> date | None:
     """The newest export date loaded into raw.clients: the default as-of date of a run."""
     warehouse = open_warehouse(settings)
@@ -114,7 +124,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
 
     summary = CycleSummary()
     with _step("ingest", summary, console):
-        result = ingest_landing(settings.landing, settings.warehouse, as_of=as_of)
+        result = ingest_landing(settings.landing, ingest_destination(settings), as_of=as_of)
     summary.files = len(result.files)
     summary.rows_loaded = sum(f["rows_loaded"] for f in result.files)
     summary.rows_rejected = sum(f["rows_rejected"] for f in result.files)

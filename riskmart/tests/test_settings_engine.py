@@ -94,3 +94,18 @@ def test_the_run_lock_of_a_bigquery_target_is_a_local_file(tmp_path: Path) -> No
     assert run_lock_path(bigquery) == tmp_path / "w" / "riskmart-bigquery-lender.lock"
     moved = Settings(dbt_target="prod", bq_project="lender", lock_dir=tmp_path / "locks")
     assert run_lock_path(moved) == tmp_path / "locks" / "riskmart-bigquery-lender.lock"
+
+
+def test_ingest_writes_where_the_engine_is(tmp_path: Path) -> None:
+    """The daily cycle's and `riskmart ingest`'s destination: the DuckDB file, or on a BigQuery target the
+    raw dataset of the project through ingest's BigQueryRawWriter (proven on the emulator in ingest/tests)."""
+    from ingest.bigquery import BigQueryRawWriter
+    from riskmart.pipeline import ingest_destination
+
+    duck = Settings(warehouse=tmp_path / "riskmart.duckdb")
+    assert ingest_destination(duck) == tmp_path / "riskmart.duckdb"
+    bigquery = ingest_destination(
+        Settings(dbt_target="emulator", bq_project="p1", bq_api_endpoint="http://127.0.0.1:9")
+    )
+    assert isinstance(bigquery, BigQueryRawWriter)
+    assert (bigquery.project, bigquery.dataset, bigquery.location) == ("p1", "raw", "US")
