@@ -12,7 +12,7 @@ from pathlib import Path
 
 from riskmart.settings import Settings
 
-# The development and tests' PII salt (macros/hash_pii.sql: development_pii_salt; Settings.pii_salt's default):
+# The development and tests' PII salt (macros/development_pii_salt.sql; Settings.pii_salt's default):
 # public, so a production target refuses it.
 DEVELOPMENT_PII_SALT = "riskmart-dev-salt"
 
@@ -60,7 +60,7 @@ def production_targets(project_dir: Path) -> tuple[str, ...]:
 
 def refuse_development_salt(settings: Settings) -> None:
     """Raise DevelopmentSaltError when settings.dbt_target is a production target and the PII salt is empty or
-    the development salt (as dbt does itself, macros/hash_pii.sql), before any step of a command runs."""
+    the development salt (as dbt does itself, macros/refuse_development_salt.sql), before any step of a command runs."""
     salt = settings.pii_salt.get_secret_value()
     production = settings.dbt_target in production_targets(settings.dbt_project_dir)
     if production and salt in ("", DEVELOPMENT_PII_SALT):

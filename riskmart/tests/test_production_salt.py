@@ -90,7 +90,10 @@ def test_the_prod_profile_takes_oauth_or_a_service_account(method, tmp_path, mon
 def test_the_development_salt_is_the_same_everywhere():
     """The CLI's check, the settings' default and the dbt macro name one salt, and prod is a production target."""
     assert Settings().pii_salt.get_secret_value() == DEVELOPMENT_PII_SALT
-    assert f"return('{DEVELOPMENT_PII_SALT}')" in (PROJECT_DIR / "macros" / "hash_pii.sql").read_text()
+    assert (
+        f"return('{DEVELOPMENT_PII_SALT}')"
+        in (PROJECT_DIR / "macros" / "development_pii_salt.sql").read_text()
+    )
     assert production_targets(PROJECT_DIR) == ("prod",)
 
 
