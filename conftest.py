@@ -58,6 +58,20 @@ def run_demo_cycle(
     return DemoCycle(settings, summary, landing, truth, DEMO_END_DATE)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt's parse state kept for this test run only (shared by its xdist workers: they run in sub-folders of
+    one base folder), never the user's own cache: each new warehouse of the run starts from it
+    (riskmart.dbt.parse_cache_file) and subprocesses inherit it."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    run_root = base.parent if base.name.startswith("popen-gw") else base
+    cache = run_root / "dbt-parse-cache"
+    os.environ["RISKMART_DBT_PARSE_CACHE"] = str(cache)
+    return cache
+
+
 @pytest.fixture(scope="session")
 def demo_cycle(tmp_path_factory: pytest.TempPathFactory) -> DemoCycle:
     """The daily cycle run once per test session on a small demo export; treat it as read-only."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -84,6 +86,64 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+@contextmanager
+def _working_directory(folder: Path | None) -> Iterator[None]:
+    if folder is None:
+        yield
+        return
+    saved = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(saved)
+
+
+# dbt keeps its parse state in <target-path>/partial_parse.msgpack and parses only what changed since; a
+# warehouse with no state yet (its first command) parses the whole project, ~11 s. The state fits every
+# warehouse of one checkout as long as the profile reads the same, so run_dbt gives dbt the warehouse's path
+# relative to its folder (the profile then reads `riskmart.duckdb` for any folder), starts a warehouse with no
+# state from the last state kept in Settings.dbt_parse_cache, and keeps each new state there. dbt itself checks
+# a state against the project's files, the profile, the vars and the environment, and parses anew when it
+# does not fit: a cached state can cost a parse, never a wrong manifest.
+PARSE_STATE = "partial_parse.msgpack"
+
+
+def parse_cache_file(settings: Settings) -> Path | None:
+    """The cached parse state of this project checkout, dbt version and target (None: no cache)."""
+    if settings.dbt_parse_cache is None:
+        return None
+    from dbt.version import __version__ as dbt_version
+
+    key = f"{dbt_version}\0{settings.dbt_project_dir.resolve()}\0{settings.dbt_target}"
+    return settings.dbt_parse_cache / hashlib.sha256(key.encode()).hexdigest()[:20] / PARSE_STATE
+
+
+def _start_from_cached_parse(target_dir: Path, cached: Path | None) -> None:
+    if cached is None or (target_dir / PARSE_STATE).exists() or not cached.is_file():
+        return
+    target_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(cached, target_dir / PARSE_STATE)
+    except OSError:
+        pass  # a cache that cannot be read costs a full parse, nothing else
+
+
+def _keep_parse(target_dir: Path, cached: Path | None) -> None:
+    state = target_dir / PARSE_STATE
+    if cached is None or not state.is_file():
+        return
+    try:
+        if cached.is_file() and cached.stat().st_mtime >= state.stat().st_mtime:
+            return
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{PARSE_STATE}.{os.getpid()}")
+        shutil.copyfile(state, partial)
+        os.replace(partial, cached)  # whole or not at all, also with other processes writing it
+    except OSError:
+        pass  # an unwritable cache only means the next new warehouse parses in full
+
+
 def release_warehouse() -> None:
     """Close the DuckDB database dbt-duckdb keeps open in this process after a command, so that the ML
     layer, the publisher or another process can open the file afterwards."""
@@ -115,7 +175,7 @@ def run_dbt(
 
     refuse_development_salt(settings)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    project_dir = str(settings.dbt_project_dir)
+    project_dir = settings.dbt_project_dir.resolve()
     # dbt's target/ and logs/ live beside the warehouse: runs on different warehouses never share them.
     work_dir = settings.warehouse.resolve().parent / "dbt"
     full_args = [
@@ -125,9 +185,9 @@ def run_dbt(
         "--log-path",
         str(work_dir / "logs"),
         "--project-dir",
-        project_dir,
+        str(project_dir),
         "--profiles-dir",
-        str(settings.dbt_project_dir / "profiles"),
+        str(project_dir / "profiles"),
         "--target",
         settings.dbt_target,
     ]
@@ -135,12 +195,22 @@ def run_dbt(
         full_args.append("--quiet")
     if dbt_vars:
         full_args += ["--vars", json.dumps(dbt_vars)]
-    with _environment({**settings.dbt_env(), "RISKMART_AS_OF_DATE": as_of.isoformat() if as_of else ""}):
+    env = {**settings.dbt_env(), "RISKMART_AS_OF_DATE": as_of.isoformat() if as_of else ""}
+    folder = None
+    if settings.engine == "duckdb":
+        # the warehouse by its name, from its folder: the profile reads the same for every warehouse
+        warehouse = settings.warehouse.resolve()
+        env["RISKMART_WAREHOUSE"], folder = warehouse.name, warehouse.parent
+    cached = parse_cache_file(settings)
+    _start_from_cached_parse(work_dir / "target", cached)
+    with _working_directory(folder), _environment(env):
         started = time.time()
         try:
             outcome = dbtRunner().invoke(full_args)
         finally:
             release_warehouse()
+    if outcome.exception is None:
+        _keep_parse(work_dir / "target", cached)
     log_file = work_dir / "logs" / "dbt.log"
     if outcome.exception is not None:
         raise DbtError(
