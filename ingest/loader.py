@@ -112,12 +112,8 @@ def ingest_landing(
     started = time.perf_counter()
     writer = as_writer(warehouse)
     source = open_landing(landing)
-    # importing Great Expectations takes seconds of Python; hashing the files runs meanwhile
-    importer = threading.Thread(target=import_great_expectations, daemon=True)
-    importer.start()
     deliveries = discover(source)
-    importer.join()
-    result = IngestResult(files=[], timings={"discover_and_import": time.perf_counter() - started})
+    result = IngestResult(files=[], timings={"discover": time.perf_counter() - started})
     with writer.open() as con:
         source.register(con)
         writer.ensure_tables(con)
@@ -130,7 +126,13 @@ def ingest_landing(
             if d.problem or as_of is None or d.export_date is None or d.export_date <= as_of
         ]
         result.not_yet_due = len(pending) - len(due)
-        run = _Run(con, writer, result)
+        # Great Expectations takes seconds of Python to import: only when a file is to be validated, in a
+        # thread while the first batch is read (DuckDB's reader releases the GIL)
+        importer = None
+        if any(not d.problem for d in due):
+            importer = threading.Thread(target=import_great_expectations, daemon=True)
+            importer.start()
+        run = _Run(con, writer, result, importer)
         run.reject_whole([(d, d.problem) for d in due if d.problem])
         for spec in CSV_TABLES:
             todo = [d for d in due if not d.problem and d.table == spec.name]
@@ -161,8 +163,15 @@ def _batches(deliveries: list[Delivery], batch_bytes: int) -> list[list[Delivery
 class _Run:
     """One ingest run on one open warehouse connection: each batch through the rooms, in order."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, writer: RawWriter, result: IngestResult) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        writer: RawWriter,
+        result: IngestResult,
+        importer: threading.Thread | None = None,
+    ) -> None:
         self.con = con
+        self._importer = importer
         self.writer = writer
         self.result = result
         self.clock = PhaseClock(result.timings)
@@ -229,6 +238,8 @@ class _Run:
         """One Great Expectations context per run, made when the first batch is validated."""
         if self._validator is None:
             with self.clock("great_expectations_setup"):
+                if self._importer is not None:
+                    self._importer.join()
                 self._validator = Validator()
         return self._validator
 
