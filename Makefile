@@ -17,8 +17,10 @@ DEMO_TRUTH ?= data/truth
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev,semantic,bigquery]' 2>&1 | grep -v "is ignored" || true
+	@# uv (from PyPI, into the venv) installs what pip would from the same index: ~25 s here where pip took
+	@# 3.5 min; --native-tls: the system's certificates, as pip uses
+	@$(BIN)/python -m pip install $(PIP_QUIET) 'uv>=0.5' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -m uv pip install --quiet --native-tls --python $(BIN)/python -e '.[dev,semantic,bigquery]'
 	@$(BIN)/python -c "import riskmart, contract, ingest, demo, ml, api, dbt.adapters.duckdb, great_expectations, xgboost, fastapi, streamlit, plotly, metricflow, bqemulator, sqlglot" \
 		|| { echo "install failed: see pip output above"; exit 1; }
 	@touch $(STAMP)
@@ -51,13 +53,14 @@ soak: $(STAMP)
 
 # sqlfluff's dbt templater compiles the project against a warehouse: a scratch one holding the seeds (the rule
 # and score models read the seed rule_score_components when they compile).
+LINT_PROCESSES ?= 2
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	lint_dir=$$(mktemp -d) && export RISKMART_WAREHOUSE=$$lint_dir/lint.duckdb \
 		&& $(BIN)/dbt seed --quiet --project-dir . --profiles-dir profiles \
 			--target-path $$lint_dir/target --log-path $$lint_dir/logs \
-		&& $(BIN)/sqlfluff lint models tests && rm -rf $$lint_dir
+		&& $(BIN)/sqlfluff lint models tests --processes $(LINT_PROCESSES) && rm -rf $$lint_dir
 
 format: $(STAMP)
 	$(BIN)/ruff format .
