@@ -96,8 +96,9 @@ def numeric_bins(values: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]
     quantiles = np.quantile(values, np.arange(1, bins) / bins, method="inverted_cdf")
     edges = np.unique(quantiles)
     edges = edges[edges < values.max()]  # an edge at the maximum would leave the top bin empty
-    bin_of = np.searchsorted(edges, values, side="left")  # value <= e_i lands in bin i
-    counts = np.bincount(bin_of, minlength=len(edges) + 1)
+    # value <= e_i lands in bin i: the rows at or below each edge, one pass per edge (not a search per row)
+    at_or_below = [np.count_nonzero(values <= edge) for edge in edges]
+    counts = np.diff(np.array([0, *at_or_below, len(values)]))
     return edges, counts / len(values)
 
 
@@ -123,21 +124,32 @@ def baseline_rows(
     if matrix is None:
         matrix = build_matrix(frame, feature_set)
     dates = pd.to_datetime(frame["feature_date"])
+    references: dict[int, tuple[np.ndarray, dict]] = {}  # by look-back window: the rows used, their dates
+
+    def reference(window: int) -> tuple[np.ndarray, dict]:
+        if window not in references:
+            complete = (
+                dates >= pd.Timestamp(history_start) + pd.Timedelta(days=window) if history_start else None
+            )
+            used = complete if complete is not None and window > 0 and complete.any() else dates.notna()
+            span = {"reference_start": dates[used].min().date(), "reference_end": dates[used].max().date()}
+            references[window] = (used.to_numpy(), span)
+        return references[window]
+
     rows: list[dict] = []
     for feature in feature_set.features:
-        window = (windows or {}).get(feature.name, 0)
-        complete = dates >= pd.Timestamp(history_start) + pd.Timedelta(days=window) if history_start else None
-        used = complete if complete is not None and window > 0 and complete.any() else dates.notna()
-        column = matrix.loc[used.to_numpy(), feature.name]
-        span = {"reference_start": dates[used].min().date(), "reference_end": dates[used].max().date()}
-        null_share = float(column.isna().mean())
-        present = column.dropna()
+        used, span = reference((windows or {}).get(feature.name, 0))
         if feature.kind == NUMERIC:
+            values = matrix[feature.name].to_numpy(np.float64)[used]
+            missing = np.isnan(values)
+            null_share = float(missing.mean())
             rows += [
-                r | span
-                for r in _numeric_rows(feature.name, NUMERIC, present.to_numpy(np.float64), bins, null_share)
+                r | span for r in _numeric_rows(feature.name, NUMERIC, values[~missing], bins, null_share)
             ]
         elif feature.kind == CATEGORICAL:
+            column = matrix.loc[used, feature.name]
+            null_share = float(column.isna().mean())
+            present = column.dropna()
             shares = present.astype(str).value_counts(normalize=True)
             for index, category in enumerate(sorted(shares.index)):
                 rows.append(

@@ -31,19 +31,20 @@ def _arrays(y_true, score) -> tuple[np.ndarray, np.ndarray]:
 
 def roc_auc(y_true, score) -> float:
     """Probability that a random default scores above a random non-default (ties count half): the
-    Mann-Whitney statistic from average ranks."""
+    Mann-Whitney statistic from average ranks. Each run of tied scores, rows start+1 .. end in score order,
+    shares the rank (start + end + 1) / 2, so the order within a run does not matter and the fastest sort
+    will do (training evaluates this on ~100,000 validation rows every few rounds)."""
     y, s = _arrays(y_true, score)
-    order = np.argsort(s, kind="mergesort")
+    order = np.argsort(s)
     sorted_s = s[order]
-    ranks = np.empty(len(s))
-    # Average rank per run of tied scores.
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1]
     ends = np.r_[starts[1:], len(s)]
-    run_rank = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(run_rank, ends - starts)
+    defaults_per_run = np.add.reduceat(y[order], starts)
     n_pos = y.sum()
     n_neg = len(y) - n_pos
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    # a plain sum: `@` goes through BLAS, whose threads spin on a shared machine
+    rank_sum = float(np.sum(defaults_per_run * ((starts + ends + 1) / 2.0)))
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def gini(y_true, score) -> float:

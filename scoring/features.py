@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 
 NUMERIC = "numeric"
@@ -86,9 +87,13 @@ def build_matrix(frame: pd.DataFrame, feature_set: FeatureSet) -> pd.DataFrame:
                 raise FeatureError(f"feature {feature.name} should be numeric but holds {column.dtype}")
             columns[feature.name] = column.astype("float64")
         else:
-            text = column.astype("object").where(column.notna(), None)
-            text = text.map(lambda v: None if v is None else str(v))
+            # Each distinct value once, not each row: its text (str(), as the levels were recorded), then its
+            # place among the model's levels; a missing value or an unseen level is code -1, missing.
+            codes, values = pd.factorize(column, use_na_sentinel=True)
+            level = {name: index for index, name in enumerate(feature.categories)}
+            lookup = np.array([level.get(str(v), -1) for v in values] + [-1], dtype=np.int64)
             columns[feature.name] = pd.Series(
-                pd.Categorical(text, categories=list(feature.categories)), index=frame.index
+                pd.Categorical.from_codes(lookup[codes], categories=list(feature.categories)),
+                index=frame.index,
             )
     return pd.DataFrame(columns, index=frame.index)
