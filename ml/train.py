@@ -260,7 +260,10 @@ def train_model(
 
     # read first: a wrong truth path fails before the fit, not after it
     true_probabilities = None if truth is None else dataset.load_ground_truth(truth)
-    frame = dataset.load_training_set(warehouse, as_of=as_of)
+    # The reads of each phase share one connection (an open attaches the file and reads its catalog); none
+    # is held during the fit.
+    with warehouse.session():
+        frame = dataset.load_training_set(warehouse, as_of=as_of)
     split = dataset.split_out_of_time(
         frame, test_share=settings.ml_test_share, valid_share=settings.ml_valid_share
     )
@@ -279,15 +282,22 @@ def train_model(
     calibrator = Calibrator.fit(settings.ml_calibration, margins(booster, dvalid), y_valid)
     test_probability = calibrator.predict(margins(booster, test_x))
     model_metrics = score_metrics(y_test, test_probability)
-    baseline = _baseline_metrics(warehouse, split.test)
+    with warehouse.session():
+        baseline = _baseline_metrics(warehouse, split.test)
+        champion, problem = _champion_on_test(settings, warehouse, split.test)
     truth_metrics = _truth_metrics(true_probabilities, split.test, test_probability)
-    champion, problem = _champion_on_test(settings, warehouse, split.test)
     promoted, reason = _decide(settings, model_metrics["auc"], champion, problem)
     seconds["evaluate"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     trained_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    data_as_of = as_of or dataset.latest_feature_date(warehouse) or trained_at.date()
+    with warehouse.session():
+        data_as_of = as_of or dataset.latest_feature_date(warehouse) or trained_at.date()
+        bins, feature_days, history_start = (
+            drift_bins(warehouse),
+            feature_windows(warehouse),
+            dataset.first_feature_date(warehouse),
+        )
     model_bytes = bytes(booster.save_raw(raw_format="json"))
     version = new_version(settings.registry_path, trained_at, sha256_bytes(model_bytes))
     windows = split.summary()
@@ -335,18 +345,22 @@ def train_model(
         probability=calibrator.predict(train_margin),
         margin=train_margin,
         model_version=version,
-        bins=drift_bins(warehouse),
+        bins=bins,
         created_at=trained_at,
-        windows=feature_windows(warehouse),
-        history_start=dataset.first_feature_date(warehouse),
+        windows=feature_days,
+        history_start=history_start,
     )
     # The baseline and the registry rows in one transaction: a registered model always has the distributions
     # it is monitored against, and a training killed before it registered leaves no rows (only its folder,
     # which nothing reads: the registry table names the versions).
     row = _registry_row(training, windows, metrics, feature_set, reason, str(folder.resolve()), trained_at)
-    warehouse.replace_rows(
-        [baseline_write(reference, version), registry_write(warehouse, row, promote=promoted, now=trained_at)]
-    )
+    with warehouse.session():
+        warehouse.replace_rows(
+            [
+                baseline_write(reference, version),
+                registry_write(warehouse, row, promote=promoted, now=trained_at),
+            ]
+        )
     seconds["register"] = time.perf_counter() - clock
 
     return TrainResult(
