@@ -1,4 +1,6 @@
 -- rebuilt every run from the monitoring marts (small): one row per breached threshold
+-- a quote inside a text literal is escaped by dbt.escape_single_quotes: doubled on DuckDB, `\'` on BigQuery
+-- (where '' is no escape: the emulator read 'day''s' as the two literals 'day' 's')
 with
 
 feature_alerts as (
@@ -31,7 +33,7 @@ score_alerts as (
         psi as metric_value,
         {{ monitoring_parameter('psi_alert') }} as threshold,
         model_version,
-        'PSI of the champion''s ' || score_variable
+        '{{ dbt.escape_single_quotes("PSI of the champion's ") }}' || score_variable
         || ' against its training baseline above the alert threshold' as message,
         'investigate which features moved (mon_feature_drift); retrain if the population changed for good'
             as recommended_action
@@ -65,7 +67,8 @@ gini_alerts as (
         gini_drop as metric_value,
         {{ monitoring_parameter('gini_drop_alert') }} as threshold,
         model_version,
-        'the model''s Gini on the clients scored ' || cast(cohort_start as {{ dbt.type_string() }})
+        '{{ dbt.escape_single_quotes("the model's Gini on the clients scored ") }}'
+        || cast(cohort_start as {{ dbt.type_string() }})
         || ' is more than the margin below its Gini on the test dates' as message,
         'retrain the model on recent data; compare with the rule score in mon_model_performance'
             as recommended_action
@@ -162,9 +165,11 @@ volume_alerts as (
         {{ monitoring_parameter('volume_ratio_alert') }} as threshold,
         cast(null as {{ dbt.type_string() }}) as model_version,
         cast(rows_loaded as {{ dbt.type_string() }}) || ' rows of ' || table_name
-        || ' loaded against a trailing median of ' || cast(trailing_median as {{ dbt.type_string() }})
+        || ' loaded against a trailing median of ' || {{ fixed_decimals_text('trailing_median', 1) }}
             as message,
-        'investigate the day''s delivery (missing, duplicated or partial files) before trusting its scores'
+        '{{ dbt.escape_single_quotes(
+            "investigate the day's delivery (missing, duplicated or partial files) before trusting its scores"
+        ) }}'
             as recommended_action
     from trailing_medians
     where
