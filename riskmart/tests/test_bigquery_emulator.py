@@ -15,7 +15,8 @@ incremental build of the same models runs as of it, models only. A model is then
 warehouse (ml.warehouse.BigQueryWarehouse, chosen by the target's type), and the pipeline's scoring build
 (scored and monitoring marts, with their data tests, built here once, as on a lender's first day) runs on
 the emulator. The same files are built, trained
-and scored on DuckDB; the feature, rule-score and client-score marts must be equal on both engines.
+and scored on DuckDB; the feature, rule-score and client-score marts must be equal on both engines, and so
+must the bundles both builds publish and what `riskmart serve` answers from each.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ NOT_BIGQUERY = {
         r"\b(arg_max|arg_min|list_value|struct_pack|epoch_ms|strftime)\s*\(", re.I
     ),
     "a temp table outside a script": re.compile(r"\bcreate\s+(temp|temporary)\s+table\b", re.I),
+    # BigQuery escapes a quote with a backslash; the emulator reads 'day''s' as the literals 'day' 's' ("days")
+    "a quote doubled inside a text literal": re.compile(r"\w''\w"),
 }
 
 
@@ -386,3 +389,87 @@ def test_bigquery_warehouse_a_failing_write_leaves_every_table_unchanged(bigquer
     # a value that is not of its column's type is refused before anything is sent
     with pytest.raises(WarehouseError, match="'x' is not a number"):
         warehouse.replace_rows([TableWrite(EXAMPLE, _example([1.0]).assign(value=["x"]))])
+
+
+# what differs between two engines' runs of the same day: when the model was trained and the day scored
+RUN_TIMES = {"model_version", "trained_at", "scored_at"}
+
+
+def _same_answer(a: object, b: object) -> bool:
+    """Two JSON answers equal, floats to 1e-9 relative, the run times (RUN_TIMES) left out."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = set(a) - RUN_TIMES
+        return keys == set(b) - RUN_TIMES and all(_same_answer(a[k], b[k]) for k in keys)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b, strict=True))
+    return _same(a, b)
+
+
+def test_bigquery_publish_serves_what_the_duckdb_published_snapshot_serves(
+    emulator_build: EmulatorBuild, tmp_path: Path
+) -> None:
+    """The day published from the emulator (riskmart.publish through the BigQuery warehouse, to a local
+    folder) and from the DuckDB build of the same files: the same marts and seeds (floats 1e-9; the run
+    times aside), the same champion files, the applicant tables byte for byte (rendered by dbt with the DuckDB
+    target, the SQL applicant scoring runs in-process), and a real `riskmart serve` on each bundle answers
+    every client's score and an applicant alike."""
+    from urllib.parse import quote
+
+    import pyarrow.parquet as pq
+
+    from api.tests.conftest import start_server, stop_server
+    from api.tests.test_applicants import APPLICATION
+    from bundle import open_bundle
+    from bundle.layout import table_file
+    from ml.registry import champion_info, sha256_bytes
+    from riskmart.publish import APPLICANT_TABLES, publish_bundle, same_rows
+
+    duck = Settings(
+        warehouse=emulator_build.duckdb_warehouse,
+        registry_dir=emulator_build.duckdb_warehouse.parent / "models",
+    )
+    bundles = {}
+    for name, settings in (("bigquery", emulator_build.settings), ("duckdb", duck)):
+        published = publish_bundle(
+            open_warehouse(settings),
+            tmp_path / name / "published",
+            champion_info(settings),
+            registry_path=settings.registry_path,
+        )
+        bundles[name] = open_bundle(published.path)
+    bq, dk = bundles["bigquery"], bundles["duckdb"]
+    assert bq.model_version and dk.model_version, "both engines publish their champion"
+    assert bq.table_names == dk.table_names and bq.seed_names == dk.seed_names
+    for bundle, settings in ((bq, emulator_build.settings), (dk, duck)):  # each its engine's champion, whole
+        registered = settings.registry_path / bundle.model_version / "model.json"
+        assert bundle.files["model/model.json"]["sha256"] == sha256_bytes(registered.read_bytes())
+    applicant_files = {table_file(table.name) for table in APPLICANT_TABLES}
+    for relative in applicant_files:
+        assert bq.files[relative]["sha256"] == dk.files[relative]["sha256"], relative
+    for name in bq.table_names:
+        if table_file(name) in applicant_files:
+            continue
+        rows = [pq.read_table(bundle.table_path(name)).to_pylist() for bundle in (bq, dk)]
+        assert len(rows[0]) == len(rows[1]) == bq.table_rows(name), name
+        assert _same_answer(*rows), name
+    for name in bq.seed_names:
+        assert same_rows(bq.seed(name), dk.seed(name)), name
+
+    answers = {}
+    for name, bundle in bundles.items():
+        server = start_server(tmp_path / name, bundle.path.parent)
+        try:
+            with server.client() as client:
+                ids = pq.read_table(bundle.scores_path, columns=["client_id"]).column("client_id").to_pylist()
+                answers[name] = [client.get(f"/v1/clients/{quote(i, safe='')}/score") for i in ids]
+                answers[name].append(client.post("/v1/applicants/score", json=APPLICATION))
+        finally:
+            stop_server(server)
+    assert all(response.status_code == 200 for response in answers["bigquery"]), answers["bigquery"][-1].text
+    bq_answers = [response.json() for response in answers["bigquery"]]
+    dk_answers = [response.json() for response in answers["duckdb"]]
+    assert len(bq_answers) == len(dk_answers) > 1
+    assert any(answer["scored_by"] == "model" for answer in bq_answers[:-1])
+    assert bq_answers[-1]["model_version"] == bq.model_version and bq_answers[-1]["score"] is not None
+    different = [(a, b) for a, b in zip(bq_answers, dk_answers, strict=True) if not _same_answer(a, b)]
+    assert not different, different[:3]
