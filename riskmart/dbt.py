@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -109,13 +110,22 @@ def _working_directory(folder: Path | None) -> Iterator[None]:
 PARSE_STATE = "partial_parse.msgpack"
 
 
-def parse_cache_file(settings: Settings) -> Path | None:
-    """The cached parse state of this project checkout, dbt version and target (None: no cache)."""
+PROFILE_ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
+
+
+def parse_cache_file(settings: Settings, env: dict[str, str]) -> Path | None:
+    """The cached parse state for this project checkout, dbt version, target and profile: the profile as
+    given by the environment variables it reads (`env` first, then this process's), so that warehouses with
+    different profiles (another file name, memory limit, BigQuery project) keep states of their own. None:
+    no cache."""
     if settings.dbt_parse_cache is None:
         return None
     from dbt.version import __version__ as dbt_version
 
-    key = f"{dbt_version}\0{settings.dbt_project_dir.resolve()}\0{settings.dbt_target}"
+    profile = (settings.dbt_project_dir / "profiles" / "profiles.yml").read_text(encoding="utf-8")
+    names = sorted(set(PROFILE_ENV_VAR.findall(profile)))
+    values = [f"{name}={env.get(name, os.environ.get(name, ''))}" for name in names]
+    key = "\0".join([dbt_version, str(settings.dbt_project_dir.resolve()), settings.dbt_target, *values])
     return settings.dbt_parse_cache / hashlib.sha256(key.encode()).hexdigest()[:20] / PARSE_STATE
 
 
@@ -153,6 +163,17 @@ def release_warehouse() -> None:
     if environment is not None:
         environment.close()
     DuckDBConnectionManager.close_all_connections()
+
+
+def dbt_process_env(settings: Settings) -> tuple[dict[str, str], Path | None]:
+    """The environment run_dbt gives dbt, and the folder it runs dbt from: on DuckDB, the warehouse by its
+    name from its folder, so that the profile reads the same for every warehouse of that name."""
+    env = settings.dbt_env()
+    if settings.engine != "duckdb":
+        return env, None
+    warehouse = settings.warehouse.resolve()
+    env["RISKMART_WAREHOUSE"] = warehouse.name
+    return env, warehouse.parent
 
 
 def run_dbt(
@@ -195,13 +216,9 @@ def run_dbt(
         full_args.append("--quiet")
     if dbt_vars:
         full_args += ["--vars", json.dumps(dbt_vars)]
-    env = {**settings.dbt_env(), "RISKMART_AS_OF_DATE": as_of.isoformat() if as_of else ""}
-    folder = None
-    if settings.engine == "duckdb":
-        # the warehouse by its name, from its folder: the profile reads the same for every warehouse
-        warehouse = settings.warehouse.resolve()
-        env["RISKMART_WAREHOUSE"], folder = warehouse.name, warehouse.parent
-    cached = parse_cache_file(settings)
+    env, folder = dbt_process_env(settings)
+    env["RISKMART_AS_OF_DATE"] = as_of.isoformat() if as_of else ""
+    cached = parse_cache_file(settings, env)
     _start_from_cached_parse(work_dir / "target", cached)
     with _working_directory(folder), _environment(env):
         started = time.time()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from riskmart.dbt import PARSE_STATE, parse_cache_file, run_dbt
+from riskmart.dbt import PARSE_STATE, dbt_process_env, parse_cache_file, run_dbt
 from riskmart.settings import Settings
 
 
@@ -20,8 +20,12 @@ def test_a_new_warehouse_starts_from_the_parse_state_another_one_left(tmp_path):
 
     run_dbt(first, ["parse"], quiet=True)
     assert "Starting full parse" in _parse_log(first.warehouse), "no state yet: dbt parses the project"
-    kept = parse_cache_file(first)
+    env, folder = dbt_process_env(first)
+    assert folder == first.warehouse.parent and env["RISKMART_WAREHOUSE"] == "riskmart.duckdb"
+    kept = parse_cache_file(first, env)
     assert kept is not None and kept.is_file() and kept.parent.parent == cache
+    other_profile = parse_cache_file(first, {**env, "RISKMART_WAREHOUSE": "ml.duckdb"})
+    assert other_profile is not None and other_profile != kept, "another profile keeps a state of its own"
 
     run_dbt(second, ["parse"], quiet=True)
     log = _parse_log(second.warehouse)
