@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -58,24 +60,84 @@ def run_demo_cycle(
     return DemoCycle(settings, summary, landing, truth, DEMO_END_DATE)
 
 
+# `make test` runs two xdist workers that each take whole files, in the order collected here (--dist loadfile
+# --no-loadscope-reorder). The longest files go first, so that no worker starts a long file near the end while
+# the other one idles. Seconds per file from `pytest --durations=0` on a quiet machine, 2026-12-07; a file not
+# listed keeps its place after these.
+LONGEST_FIRST = (
+    "riskmart/tests/test_crash_safety.py",  # 734 s
+    "riskmart/tests/test_bigquery_emulator.py",  # 304 s
+    "riskmart/tests/test_warehouse_names.py",  # 208 s
+    "riskmart/tests/test_dbt_project.py",  # 205 s
+    "riskmart/tests/test_operations.py",  # 176 s
+    "riskmart/tests/test_point_in_time.py",  # 100 s
+    "api/tests/test_applicant_parity.py",  # 98 s
+    "riskmart/tests/test_monitoring.py",  # 94 s
+    "api/tests/test_applicants.py",  # 89 s
+    "riskmart/tests/test_retention.py",  # 85 s
+    "riskmart/tests/test_incremental_staging.py",  # 84 s
+    "riskmart/tests/test_cycle_ground_truth.py",  # 64 s
+    "dashboard/tests/test_metricflow.py",  # 64 s
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: position for position, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
+def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base folder of this test run, which its xdist workers share (each works in a sub-folder)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock` (across the run's xdist workers)."""
+    import fcntl
+
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """dbt's parse state kept for this test run only (shared by its xdist workers: they run in sub-folders of
-    one base folder), never the user's own cache: each new warehouse of the run starts from it
-    (riskmart.dbt.parse_cache_file) and subprocesses inherit it."""
+    """dbt's parse state kept for this test run only (shared by its xdist workers), never the user's own
+    cache: each new warehouse of the run starts from it (riskmart.dbt.parse_cache_file) and subprocesses
+    inherit it."""
     import os
 
-    base = tmp_path_factory.getbasetemp()
-    run_root = base.parent if base.name.startswith("popen-gw") else base
-    cache = run_root / "dbt-parse-cache"
+    cache = run_root(tmp_path_factory) / "dbt-parse-cache"
     os.environ["RISKMART_DBT_PARSE_CACHE"] = str(cache)
     return cache
 
 
 @pytest.fixture(scope="session")
 def demo_cycle(tmp_path_factory: pytest.TempPathFactory) -> DemoCycle:
-    """The daily cycle run once per test session on a small demo export; treat it as read-only."""
-    return run_demo_cycle(tmp_path_factory.mktemp("demo_cycle"))
+    """The daily cycle run once per test run on a small demo export, by the first xdist worker that asks;
+    every worker gets a copy of its folder. Treat it as read-only."""
+    import pickle
+    import shutil
+
+    from riskmart.settings import Settings
+
+    shared = run_root(tmp_path_factory) / "shared-demo-cycle"
+    made = shared / "cycle.pickle"
+    with exclusive(shared.with_name("shared-demo-cycle.lock")):
+        if not made.is_file():
+            cycle = run_demo_cycle(shared)
+            made.write_bytes(pickle.dumps((cycle.summary, cycle.as_of)))
+    own = tmp_path_factory.mktemp("demo_cycle")
+    shutil.copytree(shared, own, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock", made.name))
+    summary, as_of = pickle.loads(made.read_bytes())
+    landing, truth = own / "landing", own / "truth"
+    settings = Settings(warehouse=own / "warehouse" / "riskmart.duckdb", landing=landing, truth=truth)
+    return DemoCycle(settings, summary, landing, truth, as_of)
 
 
 @dataclass(frozen=True)
