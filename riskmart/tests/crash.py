@@ -179,11 +179,15 @@ class KillPoint:
 
 @dataclass
 class FileGrows(KillPoint):
-    """A file grew since the step started: the warehouse's write-ahead log (`<warehouse>.wal`: the step has
-    committed data), dbt's log (a dbt command of the step is running)."""
+    """A file grew since the step started: the warehouse's write-ahead log (`<warehouse>.wal`: the step is
+    committing data), dbt's log (a dbt command of the step is running). With `settle`, the file then kept its
+    size that many seconds: the write that grew it is over (a commit's WAL records are written in several
+    writes, and a transaction whose last record is not written is not replayed)."""
 
     path: Path
+    settle: float = 0.0
     start: int = 0
+    _last: tuple[int, float] = (0, 0.0)
 
     def _size(self) -> int:
         try:
@@ -195,7 +199,14 @@ class FileGrows(KillPoint):
         self.start = self._size()
 
     def due(self) -> bool:
-        return self._size() > self.start
+        size = self._size()
+        if size <= self.start or not self.settle:
+            return size > self.start
+        now = time.monotonic()
+        if size != self._last[0]:
+            self._last = (size, now)
+            return False
+        return now - self._last[1] >= self.settle
 
 
 class AnyOf(KillPoint):
