@@ -40,10 +40,11 @@ pipeline: $(STAMP)
 	if [ -e $(DEMO_TRUTH) ]; then export RISKMART_TRUTH=$(DEMO_TRUTH); fi; $(RISKMART) run
 
 # Two workers (the machines have two cores), each taking whole test files so that a file's fixtures are built
-# once; the slowest tests are listed at the end to keep the suite inside its 15 minutes.
+# once, longest files first (conftest.py's LONGEST_FIRST); the slowest tests are listed at the end to keep the
+# suite inside its 15 minutes.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 # `riskmart backfill` over 60 daily exports, SIGKILLed at a random point (seed printed) on a third of the days
 # and resumed, against a clean backfill (riskmart/tests/soak.py; the suite runs a two-day one). SOAK_ARGS
