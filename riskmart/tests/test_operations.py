@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -86,14 +87,30 @@ def test_a_second_writer_is_refused_naming_the_holder_then_waits_with_wait(tmp_p
             stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(2)
+        # the holder goes only once the waiter says it waits (its start-up takes seconds under load; a holder
+        # gone before the waiter looks leaves a stale lock, which is another test)
+        lines: list[str] = []
+        said_it_waits = threading.Event()
+
+        def read() -> None:
+            for line in waiting.stdout:
+                lines.append(line)
+                if "waiting up to" in line:
+                    said_it_waits.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        assert said_it_waits.wait(timeout=120), "".join(lines)
+        time.sleep(0.5)
         assert waiting.poll() is None, "--wait waits while the lock is held"
     finally:
         holder.terminate()
         holder.wait(timeout=30)
-    output, _ = waiting.communicate(timeout=120)
+    waiting.wait(timeout=120)
+    reader.join(timeout=30)
+    output = "".join(lines)
     assert waiting.returncode == 0, output
-    assert "waiting up to" in output
+    assert "waiting up to" in output, output
 
 
 def test_wait_gives_up_after_wait_seconds(tmp_path, empty_landing):
