@@ -9,7 +9,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -85,19 +85,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
-
-
-@contextmanager
-def _working_directory(folder: Path | None) -> Iterator[None]:
-    if folder is None:
-        yield
-        return
-    saved = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(saved)
 
 
 # dbt keeps its parse state in <target-path>/partial_parse.msgpack and parses only what changed since; a
@@ -220,7 +207,7 @@ def run_dbt(
     env["RISKMART_AS_OF_DATE"] = as_of.isoformat() if as_of else ""
     cached = parse_cache_file(settings, env)
     _start_from_cached_parse(work_dir / "target", cached)
-    with _working_directory(folder), _environment(env):
+    with chdir(folder) if folder is not None else nullcontext(), _environment(env):
         started = time.time()
         try:
             outcome = dbtRunner().invoke(full_args)
