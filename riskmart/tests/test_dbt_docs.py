@@ -217,3 +217,45 @@ def test_no_column_description_is_written_twice():
     assert not repeated, "write these once, as a {% docs %} block:\n" + "\n".join(
         f"{text[:80]!r}: {places}" for text, places in repeated.items()
     )
+
+
+def test_the_warehouse_carries_each_models_description_and_the_marts_column_descriptions(
+    manifest, demo_cycle
+):
+    """persist_docs (dbt_project.yml): in the demo cycle's warehouse every table and view of a model has its
+    description as its comment, and every column the marts declare has its description as its comment (the
+    layer BI tools read; the other layers' columns are documented in dbt's docs only)."""
+    from ml.warehouse import WAREHOUSE_CATALOG, connect_warehouse
+
+    with connect_warehouse(demo_cycle.settings.warehouse, read_only=True) as con:
+        tables = {
+            (schema, name): comment
+            for schema, name, comment in con.execute(
+                "select schema_name, table_name, comment from duckdb_tables() where database_name = ?"
+                " union all select schema_name, view_name, comment from duckdb_views() where database_name = ?",
+                [WAREHOUSE_CATALOG, WAREHOUSE_CATALOG],
+            ).fetchall()
+        }
+        columns = {
+            (schema, table, column): comment
+            for schema, table, column, comment in con.execute(
+                "select schema_name, table_name, column_name, comment from duckdb_columns()"
+                " where database_name = ?",
+                [WAREHOUSE_CATALOG],
+            ).fetchall()
+        }
+    wrong, marts_columns = [], 0
+    for node in _ours(manifest["nodes"]):
+        relation = (node["schema"], node["alias"])
+        if node["resource_type"] != "model" or relation not in tables:
+            continue
+        if tables[relation] != node["description"]:
+            wrong.append(f"{node['name']}: comment {tables[relation]!r}")
+        if node["original_file_path"].startswith("models/marts/"):
+            for name, column in node["columns"].items():
+                marts_columns += 1
+                comment = columns.get((*relation, name))
+                if comment != column["description"]:
+                    wrong.append(f"{node['name']}.{name}: comment {comment!r}")
+    assert marts_columns > 200, "the marts' declared columns were compared"
+    assert not wrong, "\n".join(wrong)
