@@ -16,26 +16,31 @@ PROJECT = Path(__file__).resolve().parents[2]
 MF = PROJECT / ".venv" / "bin" / "mf"
 
 
-@pytest.fixture
-def mf_env(monitored_cycle, tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def mf_env(monitored_cycle, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """MetricFlow on a copy of the monitored demo warehouse (matured cohorts scored), with its own dbt
-    target folder."""
-    warehouse = tmp_path / "riskmart.duckdb"
+    target folder, for the module's tests (they only read it)."""
+    from riskmart.dbt import run_dbt
+    from riskmart.settings import Settings
+
+    warehouse = tmp_path_factory.mktemp("metricflow") / "riskmart.duckdb"
     shutil.copy(monitored_cycle.settings.warehouse, warehouse)
+    # parsed as every riskmart command parses (from the run's parse cache, riskmart.dbt): dbt's target and logs
+    # beside the warehouse
+    run_dbt(Settings(warehouse=warehouse), ["parse"], quiet=True)
+    dbt_dir = warehouse.parent / "dbt"
     env = {
         **os.environ,
         "RISKMART_WAREHOUSE": str(warehouse),
         "DBT_PROFILES_DIR": str(PROJECT / "profiles"),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DBT_TARGET_PATH": str(dbt_dir / "target"),
+        "DBT_LOG_PATH": str(dbt_dir / "logs"),
     }
     # mf reads <project>/target/semantic_manifest.json whatever DBT_TARGET_PATH says (dbt-metricflow 0.15):
-    # parse into this test's own target, then put the semantic manifest where mf looks, atomically.
-    dbt = PROJECT / ".venv" / "bin" / "dbt"
-    subprocess.run([str(dbt), "parse", "--quiet"], cwd=PROJECT, env=env, check=True, timeout=600)
+    # put this parse's semantic manifest where mf looks, atomically.
     (PROJECT / "target").mkdir(exist_ok=True)
     staged = PROJECT / "target" / f".semantic_manifest.{os.getpid()}.json"
-    shutil.copy(tmp_path / "target" / "semantic_manifest.json", staged)
+    shutil.copy(dbt_dir / "target" / "semantic_manifest.json", staged)
     os.replace(staged, PROJECT / "target" / "semantic_manifest.json")
     return env
 
