@@ -1,7 +1,10 @@
 {#- Every check the columns of `node` declare under `config: meta: checks:`, in YAML order, as dicts:
-    column_name, check_name, expected (text for the failure report) and fails (SQL condition true on a
-    failing row; NULL on a NULL value, so NULL passes every check but not_null). Raises a compilation error on
-    an unknown check or argument, so a typo cannot drop a check. -#}
+    column_name, check_name, expected (text for the failure report), and either fails (SQL condition true on
+    a failing row; NULL on a NULL value, so NULL passes every check but not_null) or, for a uniqueness check,
+    key_columns (the columns whose values must not repeat) and where (its own row filter, or none).
+    Column checks: `not_null: true`, `accepted_range: {...}`, `accepted_values: [...]`, `unique: true` (NULLs
+    ignored) or `unique: {where: "<condition>"}` (only among the rows matching it).
+    Raises a compilation error on an unknown check or argument, so a typo cannot drop a check. -#}
 {% macro declared_column_checks(node) -%}
     {%- set checks = [] -%}
     {%- for column in node.columns.values() -%}
@@ -19,9 +22,12 @@
                 {%- do checks.append(accepted_range_check(column.name, arguments, where)) -%}
             {%- elif check_name == 'accepted_values' -%}
                 {%- do checks.append(accepted_values_check(column.name, arguments, where)) -%}
+            {%- elif check_name == 'unique' -%}
+                {%- do checks.append(unique_check(column.name, arguments, where)) -%}
             {%- else -%}
                 {{ exceptions.raise_compiler_error(
-                    where ~ ": unknown check " ~ check_name ~ " (known: not_null, accepted_range, accepted_values)") }}
+                    where ~ ": unknown check " ~ check_name
+                    ~ " (known: not_null, accepted_range, accepted_values, unique)") }}
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
@@ -87,4 +93,68 @@
         'column_name': column_name, 'check_name': 'accepted_values',
         'expected': 'one of ' ~ (shown | join(', ')),
         'fails': column_name ~ ' not in (' ~ (literals | join(', ')) ~ ')'}) -%}
+{%- endmacro %}
+
+{#- A column's unique check: `true` (no two non-NULL values alike, as dbt's `unique` test) or
+    `{where: "<condition>"}` (no two alike among the rows matching the condition, which replaces the test's own
+    `where`: e.g. staging's recent-exports filter does not apply to it). -#}
+{% macro unique_check(column_name, arguments, where) -%}
+    {%- if arguments is sameas true -%}
+        {%- set row_filter = none -%}
+    {%- elif arguments is mapping and arguments.keys() | list == ['where']
+        and arguments['where'] is string and arguments['where'] | trim -%}
+        {%- set row_filter = arguments['where'] -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": unique takes `true` or `{where: <condition>}`, got " ~ arguments) }}
+    {%- endif -%}
+    {%- do return({
+        'column_name': column_name, 'check_name': 'unique',
+        'expected': 'unique' ~ (' where ' ~ row_filter if row_filter else ''),
+        'key_columns': [column_name], 'skip_nulls': true, 'where': row_filter}) -%}
+{%- endmacro %}
+
+{#- Every check `node` declares on itself (not on one column) under `config: meta: checks:`:
+    `unique_key: [a, b]` (no two rows share the combination; NULL counts as a value, as a GROUP BY does) and
+    `expressions: ["<boolean SQL>", ...]` (each true on every row; NULL passes). Same dicts as
+    declared_column_checks: the key's column_name is its columns joined with ', '; an expression's
+    column_name is none and its expected is the expression. A compilation error on an unknown key or a
+    malformed argument. -#}
+{% macro declared_relation_checks(node) -%}
+    {%- set checks = [] -%}
+    {%- set declared = (node.config.get('meta') or {}).get('checks') or (node.get('meta') or {}).get('checks') or {} -%}
+    {%- set where = node.unique_id -%}
+    {%- if declared is not mapping -%}
+        {{ exceptions.raise_compiler_error(where ~ ": `config: meta: checks:` must be a mapping, got " ~ declared) }}
+    {%- endif -%}
+    {%- for check_name, arguments in declared.items() -%}
+        {%- if check_name == 'unique_key' -%}
+            {%- if arguments is string or arguments is not sequence or arguments is mapping or not arguments
+                or arguments | reject('string') | list or arguments | unique | list | length != arguments | length -%}
+                {{ exceptions.raise_compiler_error(
+                    where ~ ": unique_key takes a non-empty list of distinct column names, got " ~ arguments) }}
+            {%- endif -%}
+            {%- do checks.append({
+                'column_name': arguments | join(', '), 'check_name': 'unique_key', 'expected': 'unique',
+                'key_columns': arguments | list, 'skip_nulls': false, 'where': none}) -%}
+        {%- elif check_name == 'expressions' -%}
+            {%- if arguments is string or arguments is not sequence or arguments is mapping or not arguments -%}
+                {{ exceptions.raise_compiler_error(
+                    where ~ ": expressions takes a non-empty list of boolean SQL expressions, got " ~ arguments) }}
+            {%- endif -%}
+            {%- for expression in arguments -%}
+                {%- if expression is not string or not expression | trim -%}
+                    {{ exceptions.raise_compiler_error(
+                        where ~ ": each of expressions must be a boolean SQL expression, got " ~ expression) }}
+                {%- endif -%}
+                {%- do checks.append({
+                    'column_name': none, 'check_name': 'expression_is_true', 'expected': expression,
+                    'fails': 'not (' ~ expression ~ ')'}) -%}
+            {%- endfor -%}
+        {%- else -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": unknown check " ~ check_name ~ " (known on a relation: unique_key, expressions)") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do return(checks) -%}
 {%- endmacro %}

@@ -1,6 +1,7 @@
 """What the daily cycle's dbt builds leave to CI: the unit tests, the not-null constraints that stand in
 for not_null data tests on the contracted models, and the column_checks tests that stand in for per-column
-not_null, accepted_range and accepted_values tests."""
+not_null, accepted_range, accepted_values and unique tests and for per-relation unique_combination_of_columns
+and expression_is_true tests."""
 
 from __future__ import annotations
 
@@ -70,22 +71,25 @@ def test_contracted_models_refuse_a_null_key(demo_cycle, tmp_path, relation):
 # The checks each relation's columns declare, by kind: what its per-column tests were before column_checks
 # replaced them. A change here is a change of the checks themselves.
 DECLARED_CHECKS = {
-    "applicant_scoring_query": {"not_null": 2},
-    "metricflow_time_spine": {"not_null": 1},
+    "applicant_scoring_query": {"not_null": 2, "unique": 1},
+    "metricflow_time_spine": {"not_null": 1, "unique": 1},
     "fct_client_features": {"accepted_range": 52, "accepted_values": 2},
     "fct_client_scores": {"accepted_range": 5, "accepted_values": 5},
     "fct_rule_scores": {"accepted_range": 20, "accepted_values": 1},
-    "feature_parameters": {"accepted_values": 1, "not_null": 2},
+    "feature_parameters": {"accepted_values": 1, "not_null": 2, "unique": 1},
     "hcpn.hcpn_reports": {"not_null": 3},
-    "ingest.ingest_log": {"accepted_values": 1, "not_null": 2},
+    "ingest.ingest_log": {"accepted_values": 1, "not_null": 2, "unique": 1},
     "int_client_credit_limit_changes": {"not_null": 2},
     "int_client_feature_dates": {"accepted_range": 1},
+    "int_clients_current": {"unique": 1},
     "int_default_events": {"accepted_values": 1, "not_null": 3},
     "int_default_labels": {"accepted_values": 1, "not_null": 4},
-    "int_feature_dates": {"not_null": 4},
-    "int_invoices": {"not_null": 8},
+    "int_delivery_impact": {"unique": 1},
+    "int_feature_dates": {"not_null": 4, "unique": 1},
+    "int_invoices": {"not_null": 8, "unique": 1},
     "int_no_history_features": {"not_null": 29},
-    "int_payments_scored": {"accepted_range": 1, "not_null": 3},
+    "int_payments_scored": {"accepted_range": 1, "not_null": 3, "unique": 1},
+    "int_utilization_months_current": {"unique": 1},
     "lender.clients": {"not_null": 2},
     "lender.orders": {"not_null": 2},
     "lender.payment_plans": {"not_null": 2},
@@ -99,19 +103,52 @@ DECLARED_CHECKS = {
     "mon_model_performance": {"accepted_range": 7, "accepted_values": 2},
     "mon_score_drift": {"accepted_range": 3, "accepted_values": 2},
     "mon_score_mix": {"accepted_range": 2, "accepted_values": 1},
-    "monitored_features": {"accepted_values": 1, "not_null": 4},
-    "monitoring_parameters": {"not_null": 2},
-    "payment_timeliness_curve": {"not_null": 2},
-    "rule_score_components": {"accepted_values": 1, "not_null": 6},
+    "monitored_features": {"accepted_values": 1, "not_null": 4, "unique": 1},
+    "monitoring_parameters": {"not_null": 2, "unique": 1},
+    "payment_timeliness_curve": {"not_null": 2, "unique": 1},
+    "rule_score_components": {"accepted_values": 1, "not_null": 6, "unique": 1},
     "stg_ingest__quarantined_records": {"not_null": 4},
     "stg_hcpn__bureau_reports": {"accepted_range": 4, "accepted_values": 1, "not_null": 6},
     "stg_lender__clients": {"accepted_range": 2, "accepted_values": 1, "not_null": 3},
-    "stg_lender__orders": {"accepted_range": 1, "accepted_values": 1, "not_null": 5},
+    "stg_lender__orders": {"accepted_range": 1, "accepted_values": 1, "not_null": 5, "unique": 1},
     "stg_lender__payment_plans": {"accepted_range": 1, "accepted_values": 1, "not_null": 4},
-    "stg_lender__payments": {"accepted_range": 1, "not_null": 8},
+    "stg_lender__payments": {"accepted_range": 1, "not_null": 8, "unique": 1},
     "stg_lender__utilization_months": {"accepted_range": 4, "not_null": 3},
 }
-CHECK_KINDS = {"not_null", "accepted_range", "accepted_values"}
+# The checks relations declare on themselves: their unique key (what their unique_combination_of_columns
+# test was) and how many row expressions (their expression_is_true tests).
+RELATION_CHECKS = {
+    "fct_client_features": (["client_id", "feature_date"], 3),
+    "fct_client_scores": (["client_id", "score_date"], 0),
+    "fct_rule_scores": (["client_id", "feature_date"], 0),
+    "int_client_credit_limit_changes": (["client_id", "export_date"], 0),
+    "int_client_feature_dates": (["client_id", "feature_date"], 2),
+    "int_default_events": (["event_type", "source_id"], 0),
+    "int_default_labels": (None, 1),
+    "int_feature_dates": (None, 1),
+    "int_mon_champion_baselines": (["variable", "bin_index"], 0),
+    "int_mon_matured_scores": (["client_id", "score_date", "scorer"], 0),
+    "int_mon_previous_month_ends": (["feature_date"], 0),
+    "ml_training_set": (["client_id", "feature_date"], 1),
+    "mon_alerts": (["alert_date", "alert_type", "subject"], 0),
+    "mon_feature_bins": (["feature_date", "feature", "bin_index"], 0),
+    "mon_feature_drift": (["feature_date", "feature"], 0),
+    "mon_model_calibration": (["score_date", "scorer", "decile"], 0),
+    "mon_model_performance": (["cohort_grain", "cohort_start", "scorer"], 0),
+    "mon_score_drift": (["score_date", "score_variable"], 0),
+    "mon_score_mix": (["score_date", "dimension", "level_name"], 0),
+    "monitoring_parameters": (None, 1),
+    "payment_timeliness_curve": (None, 1),
+    "rule_score_components": (None, 1),
+    "stg_hcpn__bureau_reports": (["client_id", "report_date"], 0),
+    "stg_lender__clients": (["client_id", "export_date"], 3),
+    "stg_lender__orders": (None, 2),
+    "stg_lender__payment_plans": (["plan_id", "export_date"], 1),
+    "stg_lender__payments": (None, 1),
+    "stg_lender__utilization_months": (["utilization_id", "export_date"], 1),
+}
+# generic tests column_checks stands in for; expression_is_true stays only where its severity differs
+FOLDED_TESTS = {"not_null", "accepted_range", "accepted_values", "unique", "unique_combination_of_columns"}
 
 
 def _parsed_manifest(settings: Settings) -> dict:
@@ -120,12 +157,14 @@ def _parsed_manifest(settings: Settings) -> dict:
 
 
 def test_every_column_check_is_declared_and_run_by_one_column_checks_test(tmp_path):
-    """Each relation whose columns declare checks has exactly one column_checks test, with the checks, bounds
-    and values its per-column tests had (no per-column test of those kinds is left), and with the same `where`
-    as before: the latest exports on staging and raw, every row elsewhere."""
+    """Each relation that declares checks (on its columns or on itself) has exactly one column_checks test,
+    with the checks, bounds, values, keys and expressions its separate tests had (no test of those kinds is
+    left, but an expression_is_true with its own severity), and with the same `where` as before: the latest
+    exports on staging and raw, every row elsewhere."""
     manifest = _parsed_manifest(Settings(warehouse=tmp_path / "riskmart.duckdb"))
     relations = {**manifest["nodes"], **manifest["sources"]}
     checks = {}  # relation's display name -> column -> its checks
+    relation_checks = {}  # relation's display name -> the checks it declares on itself
     names = {}  # unique_id -> display name
     for unique_id, node in relations.items():
         if node["resource_type"] not in {"model", "seed", "source"}:
@@ -138,18 +177,36 @@ def test_every_column_check_is_declared_and_run_by_one_column_checks_test(tmp_pa
         }
         if declared:
             checks[names[unique_id]] = declared
+        if node["config"].get("meta", {}).get("checks"):
+            relation_checks[names[unique_id]] = node["config"]["meta"]["checks"]
 
     tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("test_metadata")]
-    assert not [t["name"] for t in tests if t["test_metadata"]["name"] in CHECK_KINDS]
+    assert not [t["name"] for t in tests if t["test_metadata"]["name"] in FOLDED_TESTS]
+    assert {
+        t["config"]["severity"].lower() for t in tests if t["test_metadata"]["name"] == "expression_is_true"
+    } <= {"warn"}
     column_checks = [t for t in tests if t["test_metadata"]["name"] == "column_checks"]
     tested = Counter(names[t["attached_node"] or t["depends_on"]["nodes"][0]] for t in column_checks)
-    assert tested == dict.fromkeys(checks, 1)
+    assert tested == dict.fromkeys(checks.keys() | relation_checks.keys(), 1)
     for test in column_checks:
         tested_id = test["attached_node"] or test["depends_on"]["nodes"][0]
         recent_only = tested_id.startswith("source.") or relations[tested_id]["fqn"][1] == "staging"
         assert test["config"]["where"] == ("__recent_exports__" if recent_only else None), test["name"]
         assert test["config"]["severity"].lower() == "error", test["name"]
 
+    assert {
+        name: (declared.get("unique_key"), len(declared.get("expressions", [])))
+        for name, declared in relation_checks.items()
+    } == RELATION_CHECKS
+    assert relation_checks["stg_lender__clients"]["expressions"] == [
+        "length(client_name_hash) = 64",
+        "length(tax_id_hash) = 64",
+        "registration_date <= export_date",
+    ]
+    # a delivery loads once, but a rejected file may be logged again: as its `where` on the unique test was
+    assert checks["ingest.ingest_log"]["file_id"]["unique"] == {
+        "where": "status in ('loaded', 'loaded_with_rejects')"
+    }
     counted = {
         name: dict(Counter(kind for c in columns.values() for kind in c)) for name, columns in checks.items()
     }
@@ -179,29 +236,47 @@ def test_every_column_check_is_declared_and_run_by_one_column_checks_test(tmp_pa
     assert checks["ml_training_set"] == {"default_next_60d": {"accepted_values": [0, 1]}}
 
 
-# one test per kind of check and of relation (a mart, the training set, a raw source with the recent-exports
-# filter): the column_checks test of each, with the value that breaks it (the training set is a view: its
-# label is broken in int_default_labels, on a row the view shows)
+# one test per kind of check and of relation (a mart, the training set, a raw source and a contracted staging
+# model with the recent-exports filter): the column_checks test of each, with the values that break it (the
+# training set is a view: its label is broken in int_default_labels, on a row the view shows)
+LATEST_CLIENTS = "export_date = (select max(export_date) from staging.stg_lender__clients)"
+FIRST_LATEST_CLIENT = f"(select min(client_id) from staging.stg_lender__clients where {LATEST_CLIENTS})"
 BROKEN_VALUES = {
-    "column_checks_fct_client_features_": (
-        "marts.fct_client_features",
-        "recency_weighted_payment_score_30d",
-        "100.5",
-        "recency_weighted_payment_score_30d is not null",
-    ),
-    "column_checks_fct_rule_scores_": ("marts.fct_rule_scores", "segment", "'old'", "true"),
-    "column_checks_ml_training_set_": (
-        "intermediate.int_default_labels",
-        "default_next_60d",
-        "2",
-        "(client_id, feature_date) in (select client_id, feature_date from marts.ml_training_set)",
-    ),
-    "source_column_checks_lender_payments_": (
-        "raw.payments",
-        "payment_id",
-        "null",
-        "_export_date = (select max(_export_date) from raw.payments)",
-    ),
+    "column_checks_fct_client_features_": [
+        (
+            "marts.fct_client_features",
+            "recency_weighted_payment_score_30d",
+            "100.5",
+            "recency_weighted_payment_score_30d is not null",
+        )
+    ],
+    "column_checks_fct_rule_scores_": [("marts.fct_rule_scores", "segment", "'old'", "true")],
+    "column_checks_ml_training_set_": [
+        (
+            "intermediate.int_default_labels",
+            "default_next_60d",
+            "2",
+            "(client_id, feature_date) in (select client_id, feature_date from marts.ml_training_set)",
+        )
+    ],
+    "source_column_checks_lender_payments_": [
+        ("raw.payments", "payment_id", "null", "_export_date = (select max(_export_date) from raw.payments)")
+    ],
+    # the second client of the latest export takes the first's id: a repeated key; a third's hash is cut short
+    "column_checks_stg_lender__clients_": [
+        (
+            "staging.stg_lender__clients",
+            "client_id",
+            FIRST_LATEST_CLIENT,
+            f"{LATEST_CLIENTS} and client_id > {FIRST_LATEST_CLIENT}",
+        ),
+        (
+            "staging.stg_lender__clients",
+            "tax_id_hash",
+            "'tooshort'",
+            f"{LATEST_CLIENTS} and client_id > {FIRST_LATEST_CLIENT}",
+        ),
+    ],
 }
 
 
@@ -216,8 +291,8 @@ def _test_statuses(settings: Settings) -> dict[str, str]:
 
 def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cycle, tmp_path):
     """The untouched build passes each relation's column_checks test; one value out of its range, outside its
-    accepted values or NULL fails it, with one row naming the column and the check, how many rows break it
-    and the value."""
+    accepted values or NULL, a repeated key or a row breaking an expression fails it, with one row per failing
+    check naming the column and the check, how many rows break it and a failing value (the repeated key)."""
     args = ["test", "--store-failures", "--select", *BROKEN_VALUES]
     untouched = Settings(warehouse=tmp_path / "untouched" / "riskmart.duckdb")
     broken = Settings(warehouse=tmp_path / "broken" / "riskmart.duckdb")
@@ -229,19 +304,26 @@ def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cy
     assert _test_statuses(untouched) == dict.fromkeys(BROKEN_VALUES, "pass")
 
     with duckdb.connect(str(broken.warehouse)) as con:
-        for relation, column, value, condition in BROKEN_VALUES.values():
-            con.execute(
-                f"update {relation} set {column} = {value}"  # noqa: S608 (constants)
-                f" where rowid = (select min(rowid) from {relation} where {condition})"
-            )
+        repeated_client, latest_export = con.execute(
+            f"select {FIRST_LATEST_CLIENT}, max(export_date) from staging.stg_lender__clients"  # noqa: S608
+        ).fetchone()
+        for updates in BROKEN_VALUES.values():
+            for relation, column, value, condition in updates:
+                con.execute(
+                    f"update {relation} set {column} = {value}"  # noqa: S608 (constants)
+                    f" where rowid = (select min(rowid) from {relation} where {condition})"
+                )
     with pytest.raises(DbtError, match=r"column_checks_fct_client_features_\.\w+: fail"):
         run_dbt(broken, args, as_of=demo_cycle.as_of)
     assert _test_statuses(broken) == dict.fromkeys(BROKEN_VALUES, "fail")
     with duckdb.connect(str(broken.warehouse), read_only=True) as con:
         failures = {
-            test: con.execute(
-                f"select column_name, check_name, failing_rows, example_value from dbt_test__audit.{test}"  # noqa: S608
-            ).fetchall()
+            test: sorted(
+                con.execute(
+                    f"select column_name, check_name, failing_rows, example_value from dbt_test__audit.{test}"  # noqa: S608
+                ).fetchall(),
+                key=str,
+            )
             for test in BROKEN_VALUES
         }
     assert failures == {
@@ -251,6 +333,10 @@ def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cy
         "column_checks_fct_rule_scores_": [("segment", "accepted_values", 1, "old")],
         "column_checks_ml_training_set_": [("default_next_60d", "accepted_values", 1, "2")],
         "source_column_checks_lender_payments_": [("payment_id", "not_null", 1, None)],
+        "column_checks_stg_lender__clients_": [
+            ("client_id, export_date", "unique_key", 2, f"{repeated_client}, {latest_export.isoformat()}"),
+            (None, "expression_is_true", 1, None),
+        ],
     }
 
 
