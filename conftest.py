@@ -117,6 +117,19 @@ def dbt_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cache
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_seeded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder where api.tests.snapshots.seeded_warehouse builds its warehouse once for the whole run (its
+    xdist workers and their subprocesses)."""
+    import os
+
+    from api.tests.snapshots import SHARED_SEEDED_WAREHOUSE
+
+    folder = run_root(tmp_path_factory) / "seeded-warehouse"
+    os.environ[SHARED_SEEDED_WAREHOUSE] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_cycle(tmp_path_factory: pytest.TempPathFactory) -> DemoCycle:
     """The daily cycle run once per test run on a small demo export, by the first xdist worker that asks;

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -197,18 +198,39 @@ def write_model_artifacts(registry_dir: Path, card: dict, seed: int = 5) -> Path
 SEED_ONLY_MODELS = ("int_no_history_features", "applicant_scoring_query")
 
 
+# Set by the test run (conftest.py): the folder where the run's processes share one seeded warehouse.
+SHARED_SEEDED_WAREHOUSE = "RISKMART_TEST_SEEDED_WAREHOUSE_DIR"
+
+
 @functools.cache
 def seeded_warehouse() -> Path:
     """A warehouse holding the project's seeds and the models applicant scoring reads from the bundle (the
-    no-history row, the scoring query), built by dbt (once per process)."""
+    no-history row, the scoring query), built by dbt once per test run (the first process to ask builds it in
+    the folder SHARED_SEEDED_WAREHOUSE names), or once per process elsewhere (benchmarks); read-only."""
+    shared = os.environ.get(SHARED_SEEDED_WAREHOUSE)
+    if not shared:
+        return _build_seeded_warehouse(Path(tempfile.mkdtemp(prefix="riskmart-seeds-")))
+    from conftest import exclusive
+
+    folder = Path(shared)
+    folder.mkdir(parents=True, exist_ok=True)
+    built = folder / "seeded"
+    with exclusive(folder / "build.lock"):
+        if not built.is_dir():
+            staging = folder / f"building-{os.getpid()}"
+            _build_seeded_warehouse(staging)
+            staging.rename(built)
+    return built / "seeds.duckdb"
+
+
+def _build_seeded_warehouse(folder: Path) -> Path:
     from riskmart.dbt import run_dbt
     from riskmart.settings import Settings
 
-    warehouse = Path(tempfile.mkdtemp(prefix="riskmart-seeds-")) / "seeds.duckdb"
-    settings = Settings(warehouse=warehouse)
+    settings = Settings(warehouse=folder / "seeds.duckdb")
     run_dbt(settings, ["seed"], quiet=True)
     run_dbt(settings, ["run", "--select", *SEED_ONLY_MODELS], quiet=True)
-    return warehouse
+    return settings.warehouse
 
 
 @functools.cache
