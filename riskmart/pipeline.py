@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +45,19 @@ CYCLE_RUNS_TABLE = TableSpec(
     replace_key=("as_of_date", "finished_at"),
 )
 RAW_CLIENTS = "raw.clients"
+
+# The feature build of each as-of date, recorded when it succeeds with the inputs it was built from
+# (feature_build_inputs). A re-run of a day whose last attempt was interrupted after this build (killed, or
+# failed in a later step) keeps the build instead of repeating it, when the inputs are still the same.
+FEATURE_BUILDS = "riskmart_meta.feature_builds"
+FEATURE_BUILDS_TABLE = TableSpec(
+    name=FEATURE_BUILDS,
+    columns=(("as_of_date", "date"), ("inputs", "string"), ("finished_at", "timestamp")),
+    replace_key=("as_of_date",),
+)
+# what dbt reads besides the warehouse: dbt_project.yml's *-paths and the profile
+DBT_PROJECT_FILES = ("dbt_project.yml", "profiles", "models", "macros", "seeds", "tests", "analyses")
+INGEST_LOG = "raw.ingest_log"
 
 
 class CycleError(RuntimeError):
@@ -136,8 +150,16 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
             f"nothing was loaded from {settings.landing}: there is no export to score",
             "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
         )
-    with _step("dbt build: features", summary, console):
-        run_dbt(settings, DAILY_FEATURE_BUILD, as_of=summary.as_of, quiet=True)
+    inputs = feature_build_inputs(settings, summary.as_of)
+    if feature_build_kept(settings, summary.as_of, inputs):
+        console.print(
+            "[green]✓[/] dbt build: features (kept: built by this day's interrupted run, from the same"
+            " project, profile and ingested files)"
+        )
+    else:
+        with _step("dbt build: features", summary, console):
+            run_dbt(settings, DAILY_FEATURE_BUILD, as_of=summary.as_of, quiet=True)
+        _record_feature_build(settings, summary.as_of, inputs)
 
     if needs_training(settings, summary.as_of):
         try:
@@ -187,6 +209,64 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
         summary.clients_scored = sum(summary.risk_levels.values())
     _print_summary(summary, console)
     return summary
+
+
+def feature_build_inputs(settings: Settings, as_of: date) -> str:
+    """A digest of everything the daily feature build of `as_of` reads: the dbt project's files, dbt's
+    version, the environment riskmart gives dbt (riskmart.dbt: target, warehouse name, PII salt, ...) and
+    every other variable the project's files read with env_var(), and the ingest log (every file ingest loads
+    or rejects adds a row to it)."""
+    import os
+
+    from dbt.version import __version__ as dbt_version
+
+    from riskmart.dbt import PROFILE_ENV_VAR, dbt_process_env
+
+    digest = hashlib.sha256(f"{dbt_version}\0{as_of.isoformat()}".encode())
+    project, read = settings.dbt_project_dir, set()
+    for top in DBT_PROJECT_FILES:
+        paths = [project / top] if (project / top).is_file() else sorted((project / top).rglob("*"))
+        for path in (p for p in paths if p.is_file()):
+            content = path.read_bytes()
+            digest.update(f"\0{path.relative_to(project)}\0".encode() + content)
+            read.update(PROFILE_ENV_VAR.findall(content.decode("utf-8", errors="replace")))
+    env, _ = dbt_process_env(settings)
+    for name in sorted(read | set(env)):
+        digest.update(f"\0{name}={env.get(name, os.environ.get(name, ''))}".encode())
+    warehouse = open_warehouse(settings)
+    if warehouse.table_columns(INGEST_LOG) is not None:
+        log = warehouse.read(
+            f"select count(*) as files, max(finished_at) as last, sum(rows_loaded) as rows from {INGEST_LOG}"  # noqa: S608
+        ).iloc[0]
+        digest.update(f"\0{log['files']}\0{log['last']}\0{log['rows']}".encode())
+    return digest.hexdigest()
+
+
+def feature_build_kept(settings: Settings, as_of: date, inputs: str) -> bool:
+    """True when an attempt of this day built the features from `inputs` and did not finish after it (no
+    CYCLE_RUNS row of the day since): its build stands, a re-run goes on from it. A day that completed is
+    built again when run again."""
+    warehouse = open_warehouse(settings)
+    if warehouse.table_columns(FEATURE_BUILDS) is None:
+        return False
+    built = warehouse.read(
+        f"select inputs, finished_at from {FEATURE_BUILDS} where as_of_date = ?",  # noqa: S608
+        [as_of],
+    )
+    if built.empty or built["inputs"].iloc[0] != inputs:
+        return False
+    if warehouse.table_columns(CYCLE_RUNS) is None:
+        return True
+    completed = warehouse.read(
+        f"select max(finished_at) as last from {CYCLE_RUNS} where as_of_date = ?",  # noqa: S608
+        [as_of],
+    )["last"].iloc[0]
+    return pd.isna(completed) or completed < built["finished_at"].iloc[0]
+
+
+def _record_feature_build(settings: Settings, as_of: date, inputs: str) -> None:
+    row = {"as_of_date": as_of, "inputs": inputs, "finished_at": datetime.now(UTC).replace(tzinfo=None)}
+    open_warehouse(settings).replace_rows([TableWrite(FEATURE_BUILDS_TABLE, pd.DataFrame([row]))])
 
 
 def record_cycle(settings: Settings, summary: CycleSummary) -> None:

@@ -56,6 +56,8 @@ RUN_SPECIFIC_COLUMNS: dict[str, frozenset[str]] = {
     "riskmart_meta.staged_changes": frozenset({"ingested_through"}),
     # when a daily cycle finished, and its bundle's folder (named by its publish time)
     "riskmart_meta.cycle_runs": frozenset({"finished_at", "bundle"}),
+    # when a day's feature build finished, and the digest of its inputs (which covers the ingest log's times)
+    "riskmart_meta.feature_builds": frozenset({"inputs", "finished_at"}),
     # when a model was trained, changed status, or scored; where its folder is (named by its version)
     "ml.ml_model_registry": frozenset({"trained_at", "status_changed_at", "artifact_dir"}),
     "ml.ml_feature_baselines": frozenset({"created_at"}),

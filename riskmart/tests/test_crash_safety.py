@@ -6,7 +6,8 @@ The scenario is the second day of a warehouse (its first day run and published),
 at one day so that the day trains a challenger: ingest then loads a day of deliveries over existing raw
 tables, the dbt builds run incrementally, training registers a model beside a champion, and publishing
 replaces a current bundle. The kills form one chain: each attempt is killed one step further on (each
-re-run finishing what the killed one left), then a last run completes.
+re-run finishing what the killed one left), then a last run completes. An attempt after one that finished
+the feature build keeps that build (riskmart.pipeline.feature_build_kept) instead of repeating it.
 
 Where each kill lands (crash.py), after the step's start mark:
 * ingest: the write-ahead log has grown and then kept its size 0.1 s: a first batch of deliveries committed,
@@ -121,6 +122,9 @@ def test_a_run_killed_inside_each_step_then_rerun_equals_an_unbroken_run(second_
         run = kill_during(["run", "--as-of", DAY_2.isoformat()], env, step, point)
         assert run.killed, f"the run ended before its kill in {step}:\n{run.output}"
         assert f"✓ {step} (" not in run.output, f"the kill landed after {step} had finished:\n{run.output}"
+        # past the feature build, each attempt keeps the one an earlier attempt finished (same inputs)
+        kept = "✓ dbt build: features (kept" in run.output
+        assert kept == (step in {"score", "dbt build: scores", "publish", "maintain"}), run.output
         # what the API would load now: a whole bundle (checksums verified), never a partial one; the day-1
         # bundle until publishing ends (maintenance comes after it: the day's bundle is out)
         bundle = current_bundle(publish_dir)
