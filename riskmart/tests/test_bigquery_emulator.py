@@ -193,7 +193,8 @@ def test_bigquery_build_runs_every_seed_model_and_data_test(emulator_build: Emul
     counts = {
         kind: sum(_counts(build).get(kind, 0) for build in builds) for kind in ("seed", "model", "test")
     }
-    assert counts["seed"] > 0 and counts["model"] >= 30 and counts["test"] >= 100, counts
+    # 81 data tests when a relation's checks were folded into its one column_checks test
+    assert counts["seed"] > 0 and counts["model"] >= 30 and counts["test"] >= 75, counts
     built = {
         node.node.name for build in builds for node in build.results if node.node.resource_type == "model"
     }
