@@ -203,5 +203,26 @@ def monitor_matured_month_ends(cycle: DemoCycle, work: Path) -> MonitoredCycle:
 
 @pytest.fixture(scope="session")
 def monitored_cycle(demo_cycle: DemoCycle, tmp_path_factory: pytest.TempPathFactory) -> MonitoredCycle:
-    """The demo cycle with matured scored cohorts, built and published once per session; read-only."""
-    return monitor_matured_month_ends(demo_cycle, tmp_path_factory.mktemp("monitored_cycle"))
+    """The demo cycle with matured scored cohorts, built and published once per test run (by the first xdist
+    worker that asks); every worker gets a copy of its folder. Read-only."""
+    import shutil
+
+    from riskmart.settings import Settings
+
+    shared = run_root(tmp_path_factory) / "shared-monitored-cycle"
+    made = shared / "built"
+    with exclusive(shared.with_name("shared-monitored-cycle.lock")):
+        if not made.is_file():
+            shared.mkdir(exist_ok=True)
+            monitor_matured_month_ends(demo_cycle, shared)
+            made.touch()
+    own = tmp_path_factory.mktemp("monitored_cycle")
+    shutil.copytree(shared, own, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock", made.name))
+    settings = Settings(
+        warehouse=own / "riskmart.duckdb",
+        landing=demo_cycle.landing,
+        truth=demo_cycle.truth,
+        registry_dir=demo_cycle.settings.registry_path,
+        publish_dir=own / "published",
+    )
+    return MonitoredCycle(settings, demo_cycle.as_of)
