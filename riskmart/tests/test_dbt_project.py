@@ -340,23 +340,64 @@ def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cy
     }
 
 
-def test_a_check_on_a_column_the_relation_lacks_fails_to_compile(demo_cycle, tmp_path):
-    """A column renamed in the YAML (or dropped from the table) cannot leave its checks silently unrun: the
-    relation's column_checks test fails to compile and names the column."""
+# (YAML file, text, its broken replacement, the column_checks test, the compilation error it must raise)
+BROKEN_DECLARATIONS = [
+    # a column renamed in the YAML (or dropped from the table): a raw source's columns are looked up
+    (
+        "models/staging/lender/_lender__sources.yml",
+        "          - name: payment_id\n",
+        "          - name: payment_key\n",
+        "source_column_checks_lender_payments_",
+        "does not have: payment_key",
+    ),
+    # a key column a contracted model does not declare: its YAML columns are its columns
+    (
+        "models/staging/hcpn/_hcpn__models.yml",
+        "unique_key: [client_id, report_date]",
+        "unique_key: [client_id, report_day]",
+        "column_checks_stg_hcpn__bureau_reports_",
+        "does not have: report_day",
+    ),
+    (
+        "models/staging/lender/_lender__models.yml",
+        "          unique_key: [client_id, export_date]",
+        "          unique_keys: [client_id, export_date]",
+        "column_checks_stg_lender__clients_",
+        "unknown check unique_keys",
+    ),
+    (
+        "models/intermediate/_intermediate__models.yml",
+        "meta: {checks: {not_null: true, unique: true}}\n      - name: order_id",
+        "meta: {checks: {not_null: true, unique: {were: x}}}\n      - name: order_id",
+        "column_checks_int_invoices_",
+        "unique takes `true` or `{where: <condition>}`",
+    ),
+]
+
+
+def test_a_misdeclared_check_fails_to_compile(demo_cycle, tmp_path):
+    """A check cannot be silently left unrun: a check on a column the relation lacks (renamed in the YAML or
+    dropped from the table), an unknown check or a malformed argument fails its relation's column_checks test
+    at compilation, naming what is wrong."""
     project = tmp_path / "project"
     project.mkdir()
     for item in ("dbt_project.yml", "profiles", "macros", "models", "seeds", "tests"):
         source = PROJECT_DIR / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, project / item)
-    sources_yml = project / "models" / "staging" / "lender" / "_lender__sources.yml"
-    declared = "          - name: payment_id\n"
-    assert sources_yml.read_text().count(declared) == 1
-    sources_yml.write_text(sources_yml.read_text().replace(declared, "          - name: payment_key\n"))
+    for path, declared, broken, _, _ in BROKEN_DECLARATIONS:
+        yml = project / path
+        assert yml.read_text().count(declared) == 1, declared
+        yml.write_text(yml.read_text().replace(declared, broken))
     settings = Settings(warehouse=tmp_path / "riskmart.duckdb", dbt_project_dir=project)
     shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
-    with pytest.raises(DbtError, match="does not have: payment_key"):
-        run_dbt(
-            settings, ["test", "--select", "source_column_checks_lender_payments_"], as_of=demo_cycle.as_of
+    tests = [test for _, _, _, test, _ in BROKEN_DECLARATIONS]
+    with pytest.raises(DbtError) as raised:
+        run_dbt(settings, ["test", "--select", *tests], as_of=demo_cycle.as_of)
+    assert _test_statuses(settings) == dict.fromkeys(tests, "error")
+    for _, _, _, test, error in BROKEN_DECLARATIONS:
+        assert [line for line in str(raised.value).splitlines() if test in line and error in line], (
+            test,
+            error,
         )
 
 
