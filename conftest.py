@@ -62,22 +62,23 @@ def run_demo_cycle(
 
 # `make test` runs two xdist workers that each take whole files, in the order collected here (--dist loadfile
 # --no-loadscope-reorder). The longest files go first, so that no worker starts a long file near the end while
-# the other one idles. Seconds per file from `pytest --durations=0` on a quiet machine, 2026-12-07; a file not
+# the other one idles. Worker-seconds per file from `pytest --durations=0` on a quiet machine, 2026-12-07 at 654ebf0; a file not
 # listed keeps its place after these.
 LONGEST_FIRST = (
-    "riskmart/tests/test_crash_safety.py",  # 734 s
-    "riskmart/tests/test_bigquery_emulator.py",  # 304 s
-    "riskmart/tests/test_warehouse_names.py",  # 208 s
-    "riskmart/tests/test_dbt_project.py",  # 205 s
-    "riskmart/tests/test_operations.py",  # 176 s
-    "riskmart/tests/test_point_in_time.py",  # 100 s
-    "api/tests/test_applicant_parity.py",  # 98 s
-    "riskmart/tests/test_monitoring.py",  # 94 s
-    "api/tests/test_applicants.py",  # 89 s
-    "riskmart/tests/test_retention.py",  # 85 s
-    "riskmart/tests/test_incremental_staging.py",  # 84 s
-    "riskmart/tests/test_cycle_ground_truth.py",  # 64 s
-    "dashboard/tests/test_metricflow.py",  # 64 s
+    "riskmart/tests/test_crash_safety.py",  # 224 s
+    "riskmart/tests/test_bigquery_emulator.py",  # 151 s
+    "riskmart/tests/test_dbt_project.py",  # 73 s
+    "riskmart/tests/test_warehouse_names.py",  # 52 s
+    "riskmart/tests/test_point_in_time.py",  # 40 s
+    "api/tests/test_applicant_parity.py",  # 37 s
+    "riskmart/tests/test_monitoring.py",  # 30 s
+    "riskmart/tests/test_retention.py",  # 29 s
+    "riskmart/tests/test_incremental_staging.py",  # 27 s
+    "riskmart/tests/test_operations.py",  # 23 s, and the shared demo cycle (19 s) when it is the first to ask
+    "ingest/tests/test_ingest_runs.py",  # 21 s
+    "riskmart/tests/test_daily_cycle.py",  # 17 s
+    "dashboard/tests/test_metricflow.py",  # 16 s
+    "riskmart/tests/test_cycle_ground_truth.py",  # 15 s
 )
 
 

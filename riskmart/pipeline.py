@@ -55,6 +55,18 @@ FEATURE_BUILDS_TABLE = TableSpec(
     columns=(("as_of_date", "date"), ("inputs", "string"), ("finished_at", "timestamp")),
     replace_key=("as_of_date",),
 )
+# The seeds (dbt recreates each seed table whenever a build selects it: `+full_refresh` in dbt_project.yml),
+# recorded with the project's inputs (project_inputs) when a feature build that loaded them succeeds. While
+# those inputs are the ones of the newest load and every seed table is there, the daily feature build leaves
+# the seeds as they are (SEEDS_SELECTOR excluded): the ten tables are the same, and their recreation and
+# data tests were about a tenth of a daily feature build's CPU (BENCHMARKS.md).
+SEED_LOADS = "riskmart_meta.seed_loads"
+SEED_LOADS_TABLE = TableSpec(
+    name=SEED_LOADS,
+    columns=(("inputs", "string"), ("loaded_at", "timestamp")),
+    replace_key=("inputs",),
+)
+SEEDS_SELECTOR = "resource_type:seed"
 # what dbt reads besides the warehouse: dbt_project.yml's *-paths and the profile
 DBT_PROJECT_FILES = ("dbt_project.yml", "profiles", "models", "macros", "seeds", "tests", "analyses")
 INGEST_LOG = "raw.ingest_log"
@@ -150,16 +162,7 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
             f"nothing was loaded from {settings.landing}: there is no export to score",
             "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
         )
-    inputs = feature_build_inputs(settings, summary.as_of)
-    if feature_build_kept(settings, summary.as_of, inputs):
-        console.print(
-            "[green]✓[/] dbt build: features (kept: built by this day's interrupted run, from the same"
-            " project, profile and ingested files)"
-        )
-    else:
-        with _step("dbt build: features", summary, console):
-            run_dbt(settings, DAILY_FEATURE_BUILD, as_of=summary.as_of, quiet=True)
-        _record_feature_build(settings, summary.as_of, inputs)
+    build_features(settings, summary, console)
 
     if needs_training(settings, summary.as_of):
         try:
@@ -211,18 +214,40 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
     return summary
 
 
-def feature_build_inputs(settings: Settings, as_of: date) -> str:
-    """A digest of everything the daily feature build of `as_of` reads: the dbt project's files, dbt's
+def build_features(settings: Settings, summary: CycleSummary, console: Console) -> None:
+    """The cycle's feature build of `summary.as_of`: kept when this day's interrupted run finished it from
+    the same inputs (feature_build_kept); the seeds left as they are when they were loaded from the same
+    project (seeds_loaded)."""
+    from riskmart.dbt import run_dbt
+
+    project = project_inputs(settings)
+    inputs = feature_build_inputs(settings, summary.as_of, project)
+    if feature_build_kept(settings, summary.as_of, inputs):
+        console.print(
+            "[green]✓[/] dbt build: features (kept: built by this day's interrupted run, from the same"
+            " project, profile and ingested files)"
+        )
+        return
+    keep_seeds = seeds_loaded(settings, project)
+    build = [*DAILY_FEATURE_BUILD, SEEDS_SELECTOR] if keep_seeds else DAILY_FEATURE_BUILD
+    with _step("dbt build: features", summary, console):
+        run_dbt(settings, build, as_of=summary.as_of, quiet=True)
+    if not keep_seeds:
+        _record_seed_load(settings, project)
+    _record_feature_build(settings, summary.as_of, inputs)
+
+
+def project_inputs(settings: Settings) -> str:
+    """A digest of what any dbt build reads besides the warehouse's tables: the dbt project's files, dbt's
     version, the environment riskmart gives dbt (riskmart.dbt: target, warehouse name, PII salt, ...) and
-    every other variable the project's files read with env_var(), and the ingest log (every file ingest loads
-    or rejects adds a row to it)."""
+    every other variable the project's files read with env_var()."""
     import os
 
     from dbt.version import __version__ as dbt_version
 
     from riskmart.dbt import PROFILE_ENV_VAR, dbt_process_env
 
-    digest = hashlib.sha256(f"{dbt_version}\0{as_of.isoformat()}".encode())
+    digest = hashlib.sha256(dbt_version.encode())
     project, read = settings.dbt_project_dir, set()
     for top in DBT_PROJECT_FILES:
         paths = [project / top] if (project / top).is_file() else sorted((project / top).rglob("*"))
@@ -233,6 +258,14 @@ def feature_build_inputs(settings: Settings, as_of: date) -> str:
     env, _ = dbt_process_env(settings)
     for name in sorted(read | set(env)):
         digest.update(f"\0{name}={env.get(name, os.environ.get(name, ''))}".encode())
+    return digest.hexdigest()
+
+
+def feature_build_inputs(settings: Settings, as_of: date, project: str | None = None) -> str:
+    """A digest of everything the daily feature build of `as_of` reads: the project's inputs (`project`, from
+    project_inputs when not given) and the ingest log (every file ingest loads or rejects adds a row to it)."""
+    project = project or project_inputs(settings)
+    digest = hashlib.sha256(f"{project}\0{as_of.isoformat()}".encode())
     warehouse = open_warehouse(settings)
     if warehouse.table_columns(INGEST_LOG) is not None:
         log = warehouse.read(
@@ -267,6 +300,25 @@ def feature_build_kept(settings: Settings, as_of: date, inputs: str) -> bool:
 def _record_feature_build(settings: Settings, as_of: date, inputs: str) -> None:
     row = {"as_of_date": as_of, "inputs": inputs, "finished_at": datetime.now(UTC).replace(tzinfo=None)}
     open_warehouse(settings).replace_rows([TableWrite(FEATURE_BUILDS_TABLE, pd.DataFrame([row]))])
+
+
+def seeds_loaded(settings: Settings, project: str) -> bool:
+    """True when the newest seed load of this warehouse was from the project's inputs `project` and every
+    seed of the project (a CSV file under seeds/, loaded into the schema `seeds`) is a table: a build then
+    needs not recreate them."""
+    warehouse = open_warehouse(settings)
+    if warehouse.table_columns(SEED_LOADS) is None:
+        return False
+    newest = warehouse.read(f"select inputs from {SEED_LOADS} order by loaded_at desc limit 1")  # noqa: S608
+    if newest.empty or newest["inputs"].iloc[0] != project:
+        return False
+    seeds = sorted((settings.dbt_project_dir / "seeds").rglob("*.csv"))
+    return all(warehouse.table_columns(f"seeds.{seed.stem}") is not None for seed in seeds)
+
+
+def _record_seed_load(settings: Settings, project: str) -> None:
+    row = {"inputs": project, "loaded_at": datetime.now(UTC).replace(tzinfo=None)}
+    open_warehouse(settings).replace_rows([TableWrite(SEED_LOADS_TABLE, pd.DataFrame([row]))])
 
 
 def record_cycle(settings: Settings, summary: CycleSummary) -> None:

@@ -58,6 +58,8 @@ RUN_SPECIFIC_COLUMNS: dict[str, frozenset[str]] = {
     "riskmart_meta.cycle_runs": frozenset({"finished_at", "bundle"}),
     # when a day's feature build finished, and the digest of its inputs (which covers the ingest log's times)
     "riskmart_meta.feature_builds": frozenset({"inputs", "finished_at"}),
+    # when the seeds were loaded (the digest of the project's inputs is the same for the same project)
+    "riskmart_meta.seed_loads": frozenset({"loaded_at"}),
     # when a model was trained, changed status, or scored; where its folder is (named by its version)
     "ml.ml_model_registry": frozenset({"trained_at", "status_changed_at", "artifact_dir"}),
     "ml.ml_feature_baselines": frozenset({"created_at"}),
@@ -112,7 +114,8 @@ def warehouse_snapshot(warehouse: Path, ignore: Callable[[str], frozenset[str]] 
                 ).fetchall()
                 if c not in ignore(relation)
             ]
-            select = ", ".join(f'"{c}"' for c in columns)
+            # a table of run-specific columns only is compared by its number of rows
+            select = ", ".join(f'"{c}"' for c in columns) or "count(*)"
             rows = con.execute(f'select {select} from "{schema}"."{table}"').fetchall()  # noqa: S608
             snapshot[relation] = (columns, sorted((canonical(r) for r in rows), key=repr))
         snapshot["views"] = con.execute(

@@ -122,7 +122,8 @@ def killed_backfill(
                 at, line = time.monotonic(), ""
             if line is None:
                 break
-            output.append(line)
+            if line:  # "" is a poll with nothing new
+                output.append(line)
             text = line.strip()
             if previous is not None and (match := RESUMED.search(line)):
                 previous.resumed_at = date.fromisoformat(match.group(3))

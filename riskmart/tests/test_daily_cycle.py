@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
 from bundle import current_bundle
+from ml.warehouse import TableWrite, open_warehouse
 from riskmart.cli import app
-from riskmart.pipeline import run_daily_cycle
+from riskmart.pipeline import CYCLE_RUNS_TABLE, SEED_LOADS, CycleSummary, build_features, run_daily_cycle
 from riskmart.publish import current_snapshot
 
 pytestmark = pytest.mark.slow
@@ -101,6 +106,50 @@ def test_rerun_of_the_same_day_changes_nothing(demo_cycle, tmp_path):
     assert summary.files == 0 and summary.trained is None, "nothing new to load, champion still fresh"
     after = {t: _table(demo_cycle.settings.warehouse, t) for t in before}
     assert after == before
+
+
+def _built_seeds(settings) -> set[str]:
+    """The seeds among the nodes of the last dbt command run on `settings`' warehouse."""
+    run_results = settings.warehouse.parent / "dbt" / "target" / "run_results.json"
+    nodes = [r["unique_id"] for r in json.loads(run_results.read_text(encoding="utf-8"))["results"]]
+    return {node.split(".")[-1] for node in nodes if node.startswith("seed.")}
+
+
+def test_the_feature_build_loads_the_seeds_again_only_when_one_is_missing(demo_cycle, tmp_path):
+    """The seeds the demo cycle loaded stand while the project is the same (riskmart.pipeline.seeds_loaded; a
+    project edit is tests/test_feature_build_kept.py); a seed table dropped by hand is loaded again, and
+    every seed with it."""
+    folder = tmp_path / "cycle"
+    shutil.copytree(demo_cycle.settings.warehouse.parent, folder)
+    settings = demo_cycle.settings.model_copy(
+        update={"warehouse": folder / demo_cycle.settings.warehouse.name}
+    )
+    seeds = {path.stem for path in (settings.dbt_project_dir / "seeds").rglob("*.csv")}
+    before = _table(settings.warehouse, "seeds.score_bands")
+
+    build_features(settings, CycleSummary(as_of=demo_cycle.as_of), Console(quiet=True))
+    assert _built_seeds(settings) == set(), "the seeds loaded by the demo cycle's build are kept"
+    assert _table(settings.warehouse, "seeds.score_bands") == before
+
+    # the day completed, then someone drops a seed table: a re-run of the day loads the seeds again
+    completed = {
+        "as_of_date": demo_cycle.as_of,
+        "model_version": None,
+        "bundle": None,
+        "finished_at": datetime.now(),
+    }
+    open_warehouse(settings).replace_rows([TableWrite(CYCLE_RUNS_TABLE, pd.DataFrame([completed]))])
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("drop table seeds.score_bands")
+        loads = con.execute(f"select count(*), max(loaded_at) from {SEED_LOADS}").fetchone()  # noqa: S608
+    build_features(settings, CycleSummary(as_of=demo_cycle.as_of), Console(quiet=True))
+    assert _built_seeds(settings) == seeds
+    assert _table(settings.warehouse, "seeds.score_bands") == before
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        again = con.execute(f"select count(*), max(loaded_at) from {SEED_LOADS}").fetchone()  # noqa: S608
+    assert again[0] == loads[0] == 1 and again[1] > loads[1], (
+        "the load is recorded again, for the same project"
+    )
 
 
 def test_run_without_landing_data_says_what_to_do(tmp_path):

@@ -16,8 +16,11 @@ from riskmart.pipeline import (
     CYCLE_RUNS_TABLE,
     DBT_PROJECT_FILES,
     _record_feature_build,
+    _record_seed_load,
     feature_build_inputs,
     feature_build_kept,
+    project_inputs,
+    seeds_loaded,
 )
 from riskmart.settings import PROJECT_DIR, Settings
 
@@ -83,3 +86,30 @@ def test_a_build_is_kept_for_its_day_and_inputs_until_the_day_completes(tmp_path
     assert not feature_build_kept(settings, DAY, "inputs"), "a completed day is built again when re-run"
     _record_feature_build(settings, DAY, "inputs")
     assert feature_build_kept(settings, DAY, "inputs"), "an attempt after the completed one built it"
+
+
+def test_the_seeds_stand_while_the_newest_load_is_of_this_project_and_every_seed_table_is_there(tmp_path):
+    settings = _settings(tmp_path)
+    project = project_inputs(settings)
+    assert not seeds_loaded(settings, project), "nothing loaded yet"
+    warehouse = open_warehouse(settings)
+    warehouse.execute("create schema seeds")
+    seeds = sorted(path.stem for path in (settings.dbt_project_dir / "seeds").rglob("*.csv"))
+    for seed in seeds:
+        warehouse.execute(f"create table seeds.{seed} (x integer)")
+    _record_seed_load(settings, project)
+    assert seeds_loaded(settings, project)
+
+    warehouse.execute(f"drop table seeds.{seeds[0]}")
+    assert not seeds_loaded(settings, project), "a seed table is missing"
+    warehouse.execute(f"create table seeds.{seeds[0]} (x integer)")
+    assert seeds_loaded(settings, project)
+
+    seed_file = next((settings.dbt_project_dir / "seeds").rglob("*.csv"))
+    seed_file.write_text(seed_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    edited = project_inputs(settings)
+    assert edited != project and not seeds_loaded(settings, edited), "an edited project loads them"
+    _record_seed_load(settings, edited)
+    assert seeds_loaded(settings, edited)
+    # back to the first project (a reverted edit): its load is no longer the newest, the tables are the edit's
+    assert not seeds_loaded(settings, project)
