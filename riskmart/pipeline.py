@@ -305,15 +305,15 @@ def _record_feature_build(settings: Settings, as_of: date, inputs: str) -> None:
 def seeds_loaded(settings: Settings, project: str) -> bool:
     """True when the newest seed load of this warehouse was from the project's inputs `project` and every
     seed of the project (a CSV file under seeds/, loaded into the schema `seeds`) is a table: a build then
-    needs not recreate them."""
-    warehouse = open_warehouse(settings)
-    if warehouse.table_columns(SEED_LOADS) is None:
-        return False
-    newest = warehouse.read(f"select inputs from {SEED_LOADS} order by loaded_at desc limit 1")  # noqa: S608
-    if newest.empty or newest["inputs"].iloc[0] != project:
-        return False
+    needs not recreate them. One connection for its dozen lookups (each open reads the file's catalog)."""
     seeds = sorted((settings.dbt_project_dir / "seeds").rglob("*.csv"))
-    return all(warehouse.table_columns(f"seeds.{seed.stem}") is not None for seed in seeds)
+    with open_warehouse(settings).session() as warehouse:
+        if warehouse.table_columns(SEED_LOADS) is None:
+            return False
+        newest = warehouse.read(f"select inputs from {SEED_LOADS} order by loaded_at desc limit 1")  # noqa: S608
+        if newest.empty or newest["inputs"].iloc[0] != project:
+            return False
+        return all(warehouse.table_columns(f"seeds.{seed.stem}") is not None for seed in seeds)
 
 
 def _record_seed_load(settings: Settings, project: str) -> None:
