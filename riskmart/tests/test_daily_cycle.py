@@ -117,7 +117,7 @@ def _built_seeds(settings) -> set[str]:
 
 def test_the_feature_build_loads_the_seeds_again_only_when_one_is_missing(demo_cycle, tmp_path):
     """The seeds the demo cycle loaded stand while the project is the same (riskmart.pipeline.seeds_loaded; a
-    project edit is tests/test_feature_build_kept.py); a seed table dropped by hand is loaded again, and
+    project edit is riskmart/tests/test_feature_build_kept.py); a seed table dropped by hand is loaded again, and
     every seed with it."""
     folder = tmp_path / "cycle"
     shutil.copytree(demo_cycle.settings.warehouse.parent, folder)
