@@ -62,8 +62,8 @@ def run_demo_cycle(
 
 # `make test` runs two xdist workers that each take whole files, in the order collected here (--dist loadfile
 # --no-loadscope-reorder). The longest files go first, so that no worker starts a long file near the end while
-# the other one idles. Worker-seconds per file from `pytest --durations=0` on a quiet machine, 2026-12-07 at 654ebf0; a file not
-# listed keeps its place after these.
+# the other one idles. Worker-seconds per file from `pytest --durations=0` on a quiet machine, 2026-12-07 at
+# 654ebf0; a file not listed keeps its place after these.
 LONGEST_FIRST = (
     "riskmart/tests/test_crash_safety.py",  # 224 s
     "riskmart/tests/test_bigquery_emulator.py",  # 151 s

@@ -26,7 +26,8 @@ MONITORING_SELECTOR = "path:models/intermediate/monitoring path:models/marts/mon
 # they run in CI and by hand (`riskmart build`, `dbt build`), as dbt recommends for production runs.
 DAILY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # the cycle's two builds: the feature mart (every model but the scored mart), then, after scoring, the scored mart
-DAILY_FEATURE_BUILD = [*DAILY_BUILD, "--exclude", SCORING_SELECTOR, MONITORING_SELECTOR]
+FEATURE_BUILD_EXCLUDES = (SCORING_SELECTOR, MONITORING_SELECTOR)
+DAILY_FEATURE_BUILD = [*DAILY_BUILD, "--exclude", *FEATURE_BUILD_EXCLUDES]
 DAILY_SCORING_BUILD = [*DAILY_BUILD, "--select", SCORING_SELECTOR, MONITORING_SELECTOR]
 
 
@@ -229,7 +230,8 @@ def build_features(settings: Settings, summary: CycleSummary, console: Console) 
         )
         return
     keep_seeds = seeds_loaded(settings, project)
-    build = [*DAILY_FEATURE_BUILD, SEEDS_SELECTOR] if keep_seeds else DAILY_FEATURE_BUILD
+    excluded = (*FEATURE_BUILD_EXCLUDES, SEEDS_SELECTOR) if keep_seeds else FEATURE_BUILD_EXCLUDES
+    build = [*DAILY_BUILD, "--exclude", *excluded]
     with _step("dbt build: features", summary, console):
         run_dbt(settings, build, as_of=summary.as_of, quiet=True)
     if not keep_seeds:
