@@ -255,9 +255,140 @@ def test_an_incremental_run_of_the_monitoring_marts_equals_a_full_refresh(monito
     warehouse = tmp_path / "incremental.duckdb"
     shutil.copy(monitored.settings.warehouse, warehouse)
     settings = monitored.settings.model_copy(update={"warehouse": warehouse})
-    tables = ("mon_feature_bins", "mon_feature_drift", "mon_score_drift", "mon_score_mix")
+    tables = (
+        "mon_feature_bins",
+        "mon_feature_drift",
+        "mon_score_drift",
+        "mon_score_mix",
+        "mon_model_performance",
+        "mon_model_calibration",
+    )
     before = {t: _frame(settings, f"select * from marts.{t} order by all") for t in tables}
     run_dbt(settings, ["run", "--select", MONITORING_SELECTOR], as_of=monitored.as_of, quiet=True)
     for table in tables:
         after = _frame(settings, f"select * from marts.{table} order by all")
         pd.testing.assert_frame_equal(after, before[table], check_exact=False, rtol=1e-12)
+
+
+# the matured cohorts' marts, incremental by cohort
+PERFORMANCE_BUILD = [
+    "run",
+    "--select",
+    "int_mon_matured_scores",
+    "mon_model_performance",
+    "mon_model_calibration",
+]
+MARKER = 0.123456789  # a mean probability no computation gives here: it survives only where a cohort was kept
+
+
+def _performance_copies(monitored, tmp_path) -> dict[str, Settings]:
+    copies = {}
+    for side in ("incremental", "full"):
+        warehouse = tmp_path / f"{side}.duckdb"
+        shutil.copy(monitored.settings.warehouse, warehouse)
+        copies[side] = monitored.settings.model_copy(update={"warehouse": warehouse})
+    return copies
+
+
+def _edit(settings: Settings, statements: list[tuple[str, list]]) -> None:
+    with connect_warehouse(settings.warehouse) as con:
+        for sql, params in statements:
+            con.execute(sql, params)
+
+
+def _build_both(copies: dict[str, Settings], as_of) -> dict[str, dict[str, pd.DataFrame]]:
+    run_dbt(copies["incremental"], PERFORMANCE_BUILD, as_of=as_of, quiet=True)
+    run_dbt(copies["full"], [*PERFORMANCE_BUILD, "--full-refresh"], as_of=as_of, quiet=True)
+    return {
+        side: {
+            table: _frame(settings, f"select * from marts.{table} order by all")
+            for table in ("mon_model_performance", "mon_model_calibration")
+        }
+        for side, settings in copies.items()
+    }
+
+
+def test_an_incremental_build_of_the_performance_marts_computes_only_the_cohorts_that_changed(
+    monitored, tmp_path
+):
+    """Late data flips one matured label of a cohort, another cohort's scores are withdrawn, a third is
+    left alone: the incremental build computes the first again, drops the second and keeps the third as it
+    was built (a marker written into it survives), and otherwise equals a full refresh of the same data.
+    A new champion's test Gini then reaches every cohort's model row."""
+    copies = _performance_copies(monitored, tmp_path)
+    built = _frame(copies["full"], "select * from marts.mon_model_performance")
+    dates = sorted(built.loc[built["cohort_grain"] == "score_date", "cohort_start"].unique())
+    assert len(dates) >= 3, "several matured month ends were scored"
+    withdrawn, kept, flipped = dates[0], dates[1], dates[-1]
+    matured_client = (
+        "select min(s.client_id) from marts.fct_client_scores s join intermediate.int_default_labels l"
+        " on s.client_id = l.client_id and s.score_date = l.feature_date"
+        " where s.score_date = ? and s.scored_by = 'model' and l.label_matured"
+    )
+    late_data = [
+        (
+            "update intermediate.int_default_labels set default_next_60d = 1 - default_next_60d"
+            f" where feature_date = ? and client_id = ({matured_client})",
+            [flipped, flipped],
+        ),
+        ("delete from marts.fct_client_scores where score_date = ?", [withdrawn]),
+    ]
+    for settings in copies.values():
+        _edit(settings, late_data)
+    for table, date_column in (
+        ("mon_model_performance", "cohort_start"),
+        ("mon_model_calibration", "score_date"),
+    ):
+        _edit(
+            copies["incremental"],
+            [
+                (
+                    f"update marts.{table} set mean_predicted_probability = ? where {date_column} = ?",
+                    [MARKER, kept],
+                )
+            ],
+        )
+
+    result = _build_both(copies, monitored.as_of)
+    performance = result["incremental"]["mon_model_performance"]
+    calibration = result["incremental"]["mon_model_calibration"]
+    # the untouched cohort was kept as built, at both grains...
+    assert (
+        performance.loc[performance["cohort_start"] == kept, "mean_predicted_probability"] == MARKER
+    ).all()
+    assert (calibration.loc[calibration["score_date"] == kept, "mean_predicted_probability"] == MARKER).all()
+    # ...the withdrawn one is gone, at the score-date grain and its week's
+    assert withdrawn not in set(performance["cohort_start"]) | set(calibration["score_date"])
+    assert not ((performance["cohort_start"] <= withdrawn) & (performance["cohort_end"] >= withdrawn)).any()
+    # ...and the flipped one was computed again: one default more or fewer for each scorer
+    flipped_rows = performance[performance["cohort_start"] == flipped].set_index(["cohort_grain", "scorer"])
+    was = built[built["cohort_start"] == flipped].set_index(["cohort_grain", "scorer"])
+    assert len(flipped_rows) == 3
+    assert ((flipped_rows["default_count"] - was.loc[flipped_rows.index, "default_count"]).abs() == 1).all()
+    # everything else as a full refresh computes it
+    for table, date_column in (
+        ("mon_model_performance", "cohort_start"),
+        ("mon_model_calibration", "score_date"),
+    ):
+        expected = result["full"][table].copy()
+        expected.loc[expected[date_column] == kept, "mean_predicted_probability"] = MARKER
+        pd.testing.assert_frame_equal(result["incremental"][table], expected, check_exact=False, rtol=1e-12)
+
+    # a new champion (here: its test Gini restated) changes training_gini of every cohort's model rows
+    restated = [
+        ("update ml.ml_model_registry set test_gini = test_gini - 0.05 where status = 'champion'", [])
+    ]
+    for settings in copies.values():
+        _edit(settings, restated)
+    result = _build_both(copies, monitored.as_of)
+    performance = result["incremental"]["mon_model_performance"]
+    pd.testing.assert_frame_equal(
+        performance, result["full"]["mon_model_performance"], check_exact=False, rtol=1e-12
+    )
+    champion = _frame(
+        copies["full"], "select model_version, test_gini from ml.ml_model_registry where status = 'champion'"
+    )
+    model_rows = performance[
+        (performance["scorer"] == "model") & (performance["model_version"] == champion.iloc[0, 0])
+    ]
+    assert len(model_rows) > 0 and (model_rows["training_gini"] == champion.iloc[0, 1]).all()

@@ -1,5 +1,14 @@
--- rebuilt every run, not incremental: a cohort's labels can still change when late data arrives
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=incremental_strategy_for('replace_keys'),
+        unique_key=['cohort_grain', 'cohort_start', 'scorer'],
+        on_schema_change='append_new_columns',
+        post_hook=["{{ delete_vanished_cohorts('cohort_start', 'cohort_end') }}"],
+    )
+}}
 {%- set week_epoch = "cast('1970-01-05' as date)" %}
+{%- set compare_built = incremental_with_column('cohort_fingerprint') %}
 
 with
 
@@ -43,10 +52,57 @@ cohort_rows as (
 
 ),
 
+-- each cohort's fingerprint of the rows it is judged on (every scorer's)
+cohorts as (
+
+    select
+        cohort_rows.cohort_grain,
+        cohort_rows.cohort_start,
+        {{ rows_fingerprint([
+            'cohort_rows.client_id', 'cohort_rows.score_date', 'cohort_rows.scorer', 'cohort_rows.model_version',
+            'cohort_rows.predicted_probability', 'cohort_rows.risk_rank_value', 'cohort_rows.default_next_60d',
+        ]) }} as cohort_fingerprint
+    from cohort_rows
+    group by cohort_rows.cohort_grain, cohort_rows.cohort_start
+
+),
+
+-- the cohorts this run computes: every one on a full build; on an incremental build a cohort's labels can
+-- still change when late data arrives, so the new cohorts, those whose rows changed since they were built
+-- (late data, a re-score), and those whose champion columns a new champion changes
+to_build as (
+
+    select cohorts.*
+    from cohorts
+    {%- if compare_built %}
+    where
+        not exists (
+            select 1
+            from {{ this }} as built
+            where
+                built.cohort_grain = cohorts.cohort_grain
+                and built.cohort_start = cohorts.cohort_start
+                and built.cohort_fingerprint = cohorts.cohort_fingerprint
+        )
+        or exists (
+            select 1
+            from {{ this }} as built
+            left join champion
+                on built.scorer = 'model' and built.model_version = champion.model_version
+            where
+                built.cohort_grain = cohorts.cohort_grain
+                and built.cohort_start = cohorts.cohort_start
+                and built.training_gini is distinct from champion.test_gini
+        )
+    {%- endif %}
+
+),
+
 ranked as (
 
     select
         cohort_rows.*,
+        to_build.cohort_fingerprint,
         {{ average_rank(
             'cohort_rows.risk_rank_value', 'cohort_rows.cohort_grain, cohort_rows.cohort_start, cohort_rows.scorer'
         ) }} as risk_rank,
@@ -55,6 +111,10 @@ ranked as (
             'cohort_rows.cohort_grain, cohort_rows.cohort_start, cohort_rows.scorer'
         ) }} as ks_gap
     from cohort_rows
+    inner join to_build
+        on
+            cohort_rows.cohort_grain = to_build.cohort_grain
+            and cohort_rows.cohort_start = to_build.cohort_start
 
 ),
 
@@ -73,7 +133,8 @@ metrics as (
         avg(predicted_probability) as mean_predicted_probability,
         {{ mann_whitney_auc('default_next_60d', 'risk_rank') }} as auc,
         max(ks_gap) as ks,
-        {{ brier_score('predicted_probability', 'default_next_60d') }} as brier
+        {{ brier_score('predicted_probability', 'default_next_60d') }} as brier,
+        max(cohort_fingerprint) as cohort_fingerprint
     from ranked
     group by cohort_grain, cohort_start, scorer
 
@@ -106,15 +167,12 @@ select
     ) as calibration_ratio,
 
     -- against the champion's Gini on its out-of-time test dates (model rows of the champion only)
-    cast(case
-        when metrics.scorer = 'model' and metrics.model_version = champion.model_version
-            then champion.test_gini
-    end as {{ type_double() }}) as training_gini,
-    cast(case
-        when metrics.scorer = 'model' and metrics.model_version = champion.model_version
-            then champion.test_gini - (2 * metrics.auc - 1)
-    end as {{ type_double() }}) as gini_drop
+    cast(champion.test_gini as {{ type_double() }}) as training_gini,
+    cast(champion.test_gini - (2 * metrics.auc - 1) as {{ type_double() }}) as gini_drop,
+
+    -- what the cohort was computed from
+    metrics.cohort_fingerprint
 
 from metrics
 left join champion
-    on 1 = 1
+    on metrics.scorer = 'model' and metrics.model_version = champion.model_version
