@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,6 +49,11 @@ from riskmart.tests.bigquery_emulator import Emulator, copy_schema, running_emul
 pytestmark = pytest.mark.slow
 
 FIRST_DAY = DEMO_END_DATE - timedelta(days=1)
+# a month end whose 60-day labels have matured by DEMO_END_DATE: scored too, it gives the performance marts a
+# matured cohort (the daily cycle scores its own date only)
+MATURED_MONTH_END = date(2026, 4, 30)
+# after it is scored: the scoring and monitoring models again, incremental (the monitoring marts' own paths)
+MATURED_COHORT_RUN = ["run", "--select", SCORING_SELECTOR, MONITORING_SELECTOR]
 # the smallest demo export whose matured history trains a model out of time (both label classes in each of
 # train, validation and test): 40 clients x 4 months give two matured feature dates and one default
 CLIENTS, MONTHS = 80, 6
@@ -90,10 +95,11 @@ SECOND_BUILD = [
 
 @dataclass(frozen=True)
 class Engines:
-    """What training and scoring did on one engine."""
+    """What training and scoring did on one engine: the day's scores and the matured month end's."""
 
     trained: TrainResult
     scored: ScoreResult
+    matured: ScoreResult
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class EmulatorBuild:
     first: object  # dbt's RunExecutionResult of the first build
     second: object  # and of the incremental second build
     scoring: object  # and of the scoring build after training and scoring
+    matured_cohort: object  # and of the incremental run after the matured month end was scored
     settings: Settings
     duckdb_warehouse: Path
     bigquery: Engines
@@ -142,8 +149,10 @@ def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPat
     # is slow), models only, those the checks and the scoring build read (SECOND_BUILD)
     second = run_dbt(settings, SECOND_BUILD, as_of=DEMO_END_DATE, quiet=True)
     # the daily cycle's ML steps and scoring build, as `riskmart run` runs them
-    bigquery = Engines(train_model(settings, as_of=DEMO_END_DATE), score_date(settings, DEMO_END_DATE))
+    trained, scored = train_model(settings, as_of=DEMO_END_DATE), score_date(settings, DEMO_END_DATE)
     scoring = run_dbt(settings, DAILY_SCORING_BUILD, as_of=DEMO_END_DATE, quiet=True)
+    bigquery = Engines(trained, scored, score_date(settings, MATURED_MONTH_END))
+    matured_cohort = run_dbt(settings, MATURED_COHORT_RUN, as_of=DEMO_END_DATE, quiet=True)
 
     # the same on DuckDB, from the same files (one full build: the data tests ran on the emulator)
     duck = Settings(warehouse=warehouse, registry_dir=work / "duckdb" / "models")
@@ -151,10 +160,20 @@ def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPat
     run_dbt(
         duck, [*models_and_seeds, "--exclude", SCORING_SELECTOR, MONITORING_SELECTOR], as_of=DEMO_END_DATE
     )
-    duckdb_engines = Engines(train_model(duck, as_of=DEMO_END_DATE), score_date(duck, DEMO_END_DATE))
+    trained, scored = train_model(duck, as_of=DEMO_END_DATE), score_date(duck, DEMO_END_DATE)
     run_dbt(duck, [*models_and_seeds, "--select", SCORING_SELECTOR, MONITORING_SELECTOR], as_of=DEMO_END_DATE)
+    duckdb_engines = Engines(trained, scored, score_date(duck, MATURED_MONTH_END))
+    run_dbt(duck, MATURED_COHORT_RUN, as_of=DEMO_END_DATE, quiet=True)
     return EmulatorBuild(
-        bigquery_emulator, first, second, scoring, settings, warehouse, bigquery, duckdb_engines
+        bigquery_emulator,
+        first,
+        second,
+        scoring,
+        matured_cohort,
+        settings,
+        warehouse,
+        bigquery,
+        duckdb_engines,
     )
 
 
@@ -299,11 +318,36 @@ def test_bigquery_client_scores_equal_the_duckdb_build(emulator_build: EmulatorB
         ignore={"model_version", "scored_at"},
     )
     assert not differences, differences[:10]
-    assert compared == bq.clients_scored + bq.clients_in_default
+    assert compared == sum(
+        r.clients_scored + r.clients_in_default for r in (bq, emulator_build.bigquery.matured)
+    )
     statuses = {node.node.name: str(node.status).lower() for node in emulator_build.scoring.results}
     assert statuses["fct_client_scores"] == "success" and all(
         status in {"success", "pass"} for status in statuses.values()
     ), statuses
+
+
+def test_bigquery_performance_marts_equal_the_duckdb_build(emulator_build: EmulatorBuild) -> None:
+    """With a matured month end scored on both engines, the incremental run of the monitoring marts on the
+    emulator computes its cohort (score date and week, three scorers) and its deciles as DuckDB does; only
+    the model version's training time and the engine's row fingerprint differ."""
+    statuses = {node.node.name: str(node.status).lower() for node in emulator_build.matured_cohort.results}
+    assert statuses["mon_model_performance"] == statuses["mon_model_calibration"] == "success", statuses
+    compared, differences = _differences(
+        emulator_build,
+        "marts.mon_model_performance",
+        ("cohort_grain", "cohort_start", "scorer"),
+        ignore={"model_version", "cohort_fingerprint"},
+    )
+    assert not differences, differences[:10]
+    assert compared == 2 * 3, "the month end and its week, each judged for the three scorers"
+    _, differences = _differences(
+        emulator_build,
+        "marts.mon_model_calibration",
+        ("score_date", "scorer", "decile"),
+        {"cohort_fingerprint"},
+    )
+    assert not differences, differences[:10]
 
 
 def _sql_without_comments(sql: str) -> str:

@@ -7,7 +7,11 @@
         post_hook=["{{ delete_vanished_cohorts('cohort_start', 'cohort_end') }}"],
     )
 }}
+{#- the Monday of score_date's week -#}
 {%- set week_epoch = "cast('1970-01-05' as date)" %}
+{%- set week_start = dbt.dateadd(
+    'day', '7 * cast(floor(' ~ dbt.datediff(week_epoch, 'score_date', 'day') ~ ' / 7.0) as ' ~ dbt.type_int() ~ ')',
+    week_epoch) %}
 {%- set compare_built = incremental_with_column('cohort_fingerprint') %}
 
 with
@@ -29,41 +33,43 @@ scorer_rows as (
 
 ),
 
--- cohorts: each score date, and each week (Monday to Sunday) pooling its score dates
-cohort_rows as (
+-- each score date's fingerprint of the rows it is judged on (every scorer's)
+date_fingerprints as (
 
     select
-        'score_date' as cohort_grain,
-        scorer_rows.score_date as cohort_start,
-        scorer_rows.score_date as cohort_end,
-        scorer_rows.*
+        scorer_rows.score_date,
+        {{ rows_fingerprint([
+            'scorer_rows.client_id', 'scorer_rows.score_date', 'scorer_rows.scorer', 'scorer_rows.model_version',
+            'scorer_rows.predicted_probability', 'scorer_rows.risk_rank_value', 'scorer_rows.default_next_60d',
+        ]) }} as fingerprint
     from scorer_rows
-    union all
-    select
-        'week' as cohort_grain,
-        {{ dbt.dateadd('day',
-            '7 * cast(floor(' ~ dbt.datediff(week_epoch, 'score_date', 'day') ~ ' / 7.0) as ' ~ dbt.type_int() ~ ')',
-            week_epoch) }} as cohort_start,
-        {{ dbt.dateadd('day',
-            '7 * cast(floor(' ~ dbt.datediff(week_epoch, 'score_date', 'day') ~ ' / 7.0) as ' ~ dbt.type_int() ~ ') + 6',
-            week_epoch) }} as cohort_end,
-        scorer_rows.*
-    from scorer_rows
+    group by scorer_rows.score_date
 
 ),
 
--- each cohort's fingerprint of the rows it is judged on (every scorer's)
+-- cohorts: each score date, and each week (Monday to Sunday) pooling its score dates, with the fingerprint
+-- of their rows (a week's: the xor of its dates', as if taken over its rows)
 cohorts as (
 
     select
-        cohort_rows.cohort_grain,
-        cohort_rows.cohort_start,
-        {{ rows_fingerprint([
-            'cohort_rows.client_id', 'cohort_rows.score_date', 'cohort_rows.scorer', 'cohort_rows.model_version',
-            'cohort_rows.predicted_probability', 'cohort_rows.risk_rank_value', 'cohort_rows.default_next_60d',
-        ]) }} as cohort_fingerprint
-    from cohort_rows
-    group by cohort_rows.cohort_grain, cohort_rows.cohort_start
+        'score_date' as cohort_grain,
+        date_fingerprints.score_date as cohort_start,
+        date_fingerprints.score_date as cohort_end,
+        date_fingerprints.fingerprint as cohort_fingerprint
+    from date_fingerprints
+    union all
+    select
+        'week' as cohort_grain,
+        weeks.week_start as cohort_start,
+        {{ dbt.dateadd('day', '6', 'weeks.week_start') }} as cohort_end,
+        bit_xor(weeks.fingerprint) as cohort_fingerprint
+    from (
+        select
+            {{ week_start }} as week_start,
+            date_fingerprints.fingerprint
+        from date_fingerprints
+    ) as weeks
+    group by weeks.week_start
 
 ),
 
@@ -98,11 +104,35 @@ to_build as (
 
 ),
 
+-- the rows of each cohort to compute
+cohort_rows as (
+
+    select
+        to_build.cohort_grain,
+        to_build.cohort_start,
+        to_build.cohort_end,
+        to_build.cohort_fingerprint,
+        scorer_rows.*
+    from scorer_rows
+    inner join to_build
+        on to_build.cohort_grain = 'score_date' and scorer_rows.score_date = to_build.cohort_start
+    union all
+    select
+        to_build.cohort_grain,
+        to_build.cohort_start,
+        to_build.cohort_end,
+        to_build.cohort_fingerprint,
+        scorer_rows.*
+    from scorer_rows
+    inner join to_build
+        on to_build.cohort_grain = 'week' and {{ week_start }} = to_build.cohort_start
+
+),
+
 ranked as (
 
     select
         cohort_rows.*,
-        to_build.cohort_fingerprint,
         {{ average_rank(
             'cohort_rows.risk_rank_value', 'cohort_rows.cohort_grain, cohort_rows.cohort_start, cohort_rows.scorer'
         ) }} as risk_rank,
@@ -111,10 +141,6 @@ ranked as (
             'cohort_rows.cohort_grain, cohort_rows.cohort_start, cohort_rows.scorer'
         ) }} as ks_gap
     from cohort_rows
-    inner join to_build
-        on
-            cohort_rows.cohort_grain = to_build.cohort_grain
-            and cohort_rows.cohort_start = to_build.cohort_start
 
 ),
 
