@@ -447,15 +447,16 @@ def test_bigquery_warehouse_a_failing_write_leaves_every_table_unchanged(bigquer
         warehouse.replace_rows([TableWrite(EXAMPLE, _example([1.0]).assign(value=["x"]))])
 
 
-# what differs between two engines' runs of the same day: when the model was trained and the day scored
-RUN_TIMES = {"model_version", "trained_at", "scored_at"}
+# what differs between two engines' runs of the same day: when the model was trained and the day scored, and
+# the performance marts' row fingerprints (each engine's own hash function: DuckDB hash, BigQuery farm_fingerprint)
+DIFFER_BY_ENGINE = {"model_version", "trained_at", "scored_at", "cohort_fingerprint"}
 
 
 def _same_answer(a: object, b: object) -> bool:
-    """Two JSON answers equal, floats to 1e-9 relative, the run times (RUN_TIMES) left out."""
+    """Two JSON answers equal, floats to 1e-9 relative, what differs by engine (DIFFER_BY_ENGINE) left out."""
     if isinstance(a, dict) and isinstance(b, dict):
-        keys = set(a) - RUN_TIMES
-        return keys == set(b) - RUN_TIMES and all(_same_answer(a[k], b[k]) for k in keys)
+        keys = set(a) - DIFFER_BY_ENGINE
+        return keys == set(b) - DIFFER_BY_ENGINE and all(_same_answer(a[k], b[k]) for k in keys)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same_answer(x, y) for x, y in zip(a, b, strict=True))
     return _same(a, b)
