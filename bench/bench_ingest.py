@@ -9,7 +9,15 @@ and `ignore_errors`, `strict_mode = false` (to get through the broken files of a
 * `parse`: `SELECT count(*) FROM read_csv(files)` per table, every column as text: the CSV parse alone;
 * `load`: `CREATE TABLE AS SELECT * FROM read_csv(files)` per table with the contract's types, into a fresh
   DuckDB file, plus `read_json` of the bureau files: a typed load without validation.
-The ingest is timed from a fresh warehouse, then run again to time a re-run that has nothing new to load.
+The ingest is timed from a fresh warehouse, then run again to time a re-run that has nothing new to load,
+without and with the hash cache (ingest.discovery.HashCache) a first cached run wrote.
+
+    .venv/bin/python -m bench ingest -- --next-day WAREHOUSE --as-of 2026-06-30 --landing L --rounds 3
+
+times instead the ingest of one new day as the daily cycle runs it: WAREHOUSE is one the cycle built as of the
+day before from the landing L; each round ingests the day on a fresh copy of it, without the hash cache (every
+file read and hashed) and with the cache the day before's run left (warmed by a discovery of the landing as
+it was then: the whole landing's entries less the day's files), alternating.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import duckdb
 
 from bench import add_export_options
 from contract import CSV_TABLES, HCPN_FOLDER
+from ingest.discovery import discover
 from ingest.loader import ingest_landing
 
 RESULTS = Path(__file__).parent / "results"
@@ -103,7 +112,17 @@ def main() -> None:
     add_export_options(parser)
     parser.add_argument("--dirty-rate", type=float, default=0.0, help="generate dirty rows at this rate")
     parser.add_argument("--landing", type=Path, help="landing to reuse or create (default: a temporary one)")
+    parser.add_argument(
+        "--next-day", type=Path, metavar="WAREHOUSE", help="time one new day's ingest instead"
+    )
+    parser.add_argument("--as-of", type=date.fromisoformat, help="with --next-day: the new day")
+    parser.add_argument("--rounds", type=int, default=3, help="with --next-day: rounds per side (default 3)")
     args = parser.parse_args()
+    if args.next_day:
+        if not (args.as_of and args.landing):
+            parser.error("--next-day needs --as-of and --landing")
+        next_day(args.next_day, args.landing, args.as_of, args.rounds)
+        return
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
@@ -121,6 +140,11 @@ def main() -> None:
         result = ingest_landing(landing, warehouse)
         load_after = os.getloadavg()
         rerun = ingest_landing(landing, warehouse)
+        cache = scratch / "landing_hashes.json"
+        cached_first = ingest_landing(
+            landing, warehouse, hash_cache=cache
+        )  # reads every file, writes the cache
+        cached_rerun = ingest_landing(landing, warehouse, hash_cache=cache)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             rows = dict(
                 con.execute("SELECT table_name, sum(rows_read) FROM raw.ingest_log GROUP BY 1").fetchall()
@@ -147,12 +171,65 @@ def main() -> None:
             "peak_rss_megabytes": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "rerun_seconds": round(rerun.seconds, 2),
             "rerun_loaded_files": len(rerun.files),
+            "rerun_writing_the_hash_cache_seconds": round(cached_first.seconds, 2),
+            "rerun_with_the_hash_cache_seconds": round(cached_rerun.seconds, 2),
+            "rerun_phases": {k: round(v, 2) for k, v in rerun.timings.items()},
+            "rerun_with_the_hash_cache_phases": {k: round(v, 2) for k, v in cached_rerun.timings.items()},
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingest.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
+
+
+def next_day(base: Path, landing: Path, as_of: date, rounds: int) -> None:
+    """One new day's ingest on fresh copies of `base`, without and with the day before's hash cache."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-day-"))
+    try:
+        day_files = [p for p in landing.resolve().rglob(f"*{as_of.isoformat()}*") if p.is_file()]
+        # the day before's cache: what a discovery of the landing remembers, less the day's files
+        warm = scratch / "landing_hashes.json"
+        discover(landing, hash_cache=warm)
+        stored = json.loads(warm.read_text(encoding="utf-8"))
+        for path in day_files:
+            stored["files"].pop(str(path), None)
+        warm.write_text(json.dumps(stored), encoding="utf-8")
+        runs: dict[str, list[dict]] = {"without the cache": [], "with the cache": []}
+        for _ in range(rounds):
+            for side in runs:
+                warehouse = scratch / "day.duckdb"
+                shutil.copy(base, warehouse)
+                cache = None
+                if side == "with the cache":
+                    cache = scratch / "cache.json"
+                    shutil.copy(warm, cache)
+                result = ingest_landing(landing, warehouse, as_of=as_of, hash_cache=cache)
+                runs[side].append(
+                    {
+                        "seconds": round(result.seconds, 2),
+                        "files_loaded": len(result.files),
+                        "phases": {k: round(v, 2) for k, v in result.timings.items()},
+                    }
+                )
+                print(side, json.dumps(runs[side][-1]), flush=True)
+        summary = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
+            "warehouse": str(base),
+            "as_of": as_of.isoformat(),
+            "day_files": len(day_files),
+            "landing_files": sum(1 for p in landing.rglob("*") if p.is_file()),
+            "median_seconds": {
+                side: sorted(r["seconds"] for r in rs)[len(rs) // 2] for side, rs in runs.items()
+            },
+            "rounds": runs,
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ingest_next_day.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(json.dumps(summary["median_seconds"], indent=1))
 
 
 if __name__ == "__main__":

@@ -44,22 +44,30 @@ from pathlib import Path
 from bench.bench_features import BIN
 from ingest.loader import ingest_landing
 from ml.score import score_date
-from riskmart.pipeline import DAILY_BUILD, DAILY_FEATURE_BUILD, DAILY_SCORING_BUILD, MONITORING_SELECTOR
+from riskmart.pipeline import (
+    DAILY_BUILD,
+    DAILY_FEATURE_BUILD,
+    DAILY_SCORING_BUILD,
+    MONITORING_SELECTOR,
+    SCORING_SELECTOR,
+)
 from riskmart.settings import PROJECT_DIR, Settings
 
 RESULTS = Path(__file__).parent / "results" / "monitoring.json"
 MONITORING_BUILD = [*DAILY_BUILD, "--select", MONITORING_SELECTOR]
 
 
-def _dbt(args: list[str], project: Path, warehouse: Path, target: Path, as_of: date) -> dict:
-    """One dbt command (one thread) on `warehouse` with the project in `project`: wall and CPU seconds of
-    the process, and its nodes' own times from run_results.json."""
+def _dbt(
+    args: list[str], project: Path, warehouse: Path, target: Path, as_of: date, threads: int | None = 1
+) -> dict:
+    """One dbt command (one thread; `threads` None: the profile's, as the cycle runs it) on `warehouse` with
+    the project in `project`: wall and CPU seconds of the process, and its nodes' own times from
+    run_results.json."""
     env = {**os.environ, "RISKMART_WAREHOUSE": str(warehouse), "RISKMART_AS_OF_DATE": as_of.isoformat()}
     command = [
         str(BIN / "dbt"),
         *args,
-        "--threads",
-        "1",
+        *(["--threads", str(threads)] if threads else []),
         "--project-dir",
         str(project),
         "--profiles-dir",
@@ -187,6 +195,42 @@ def _next_day(project: Path, base: Path, work: Path, as_of: date, landing: Path,
     return _round(features, monitoring, whole_build=True)
 
 
+def _added_wall(
+    project: Path, base: Path, work: Path, as_of: date, landing: Path, registry: Path, rounds: int
+):
+    """What the monitoring models add to the scoring build's wall time as the cycle runs it (the profile's
+    threads): the day prepared once (ingest, feature build, scoring) on a copy of `base`, then, alternating
+    on fresh copies of that, the scoring build without the monitoring models and with them."""
+    ready = work / "ready" / "riskmart.duckdb"
+    ready.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(base, ready)
+    ingest_landing(landing, ready, as_of=as_of)
+    _dbt(DAILY_FEATURE_BUILD, project, ready, work / "ready_features", as_of, threads=None)
+    score_date(Settings(warehouse=ready, registry_dir=registry), as_of)
+    builds = {
+        "scoring build without monitoring": [*DAILY_BUILD, "--select", SCORING_SELECTOR],
+        "scoring build (with monitoring)": DAILY_SCORING_BUILD,
+    }
+    walls: dict[str, list[float]] = {name: [] for name in builds}
+    for _ in range(rounds):
+        for name, args in builds.items():
+            warehouse = work / "build" / "riskmart.duckdb"
+            warehouse.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ready, warehouse)
+            walls[name].append(
+                round(_dbt(args, project, warehouse, work / "build", as_of, threads=None)["wall"], 2)
+            )
+            print(name, walls[name][-1], flush=True)
+    medians = {name: statistics.median(w) for name, w in walls.items()}
+    return {
+        "walls": walls,
+        "medians": medians,
+        "added_seconds": round(
+            medians["scoring build (with monitoring)"] - medians["scoring build without monitoring"], 2
+        ),
+    }
+
+
 def _round(features: dict, monitoring: dict, whole_build: bool = False) -> dict:
     """One round's figures; with `whole_build`, the monitoring results are those of the scoring build, whose
     wall and CPU seconds (and so the CPU ratios) are the whole build's."""
@@ -263,6 +307,12 @@ def main() -> None:
         metavar="LANDING",
         help="Measure the day --as-of as a new day from this landing folder, on a warehouse as of the day before.",
     )
+    parser.add_argument(
+        "--added-wall",
+        action="store_true",
+        help="With --next-day: also time the scoring build with and without the monitoring models, alternating"
+        " --rounds times on this checkout, with the profile's threads.",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench_monitoring_")).resolve()
@@ -306,8 +356,24 @@ def main() -> None:
                 print(side, json.dumps(result), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.added_wall and args.next_day:
+        added_work = Path(tempfile.mkdtemp(prefix="bench_monitoring_wall_")).resolve()
+        try:
+            report["added_wall"] = _added_wall(
+                PROJECT_DIR,
+                args.warehouse,
+                added_work,
+                args.as_of,
+                args.next_day,
+                args.warehouse.parent / "models",
+                args.rounds,
+            )
+        finally:
+            shutil.rmtree(added_work, ignore_errors=True)
     report["load_average_after"] = os.getloadavg()
     report["sides"] = {side: {"median": _summary(r), "rounds": r} for side, r in rounds.items()}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1))
     print(json.dumps({side: s["median"] for side, s in report["sides"].items()}, indent=1))
+    if "added_wall" in report:
+        print(json.dumps(report["added_wall"], indent=1))

@@ -14,12 +14,25 @@ run's connection).
 Discovery never raises on a badly named file: it marks it with the reason it cannot be loaded, so the
 loader can log it as rejected and go on with the rest. Hidden files and folders (names starting with
 a dot, e.g. `.DS_Store`, editor swap files) are not deliveries and are skipped.
+
+Hashing reads every byte of the landing, and a daily landing keeps every earlier day's files: at 20,000
+clients x 24 months 23,000 files and 3.7 GB, read again every day to find one day of new files. With a
+hash cache (`HashCache`, a JSON file the caller keeps beside its warehouse) a file is read only when it is
+new or changed: the cache remembers each file's hash and line count with the size and modification time
+(a remote file: its version) it had when it was read, and a file with the same size and time is not read
+again; a remote file only when its version is an object generation (GCS), which every write changes. As in git's index, a local file's time is trusted only when it is older than
+that read by more than RACY_SECONDS: on a file system whose clock ticks coarsely, a rewrite within the
+tick of the read keeps the time, and such a file is read again. A missing or unreadable cache is an empty
+one; discovery then reads every file, as without it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +55,8 @@ from contract import (
 )
 
 HASH_CHUNK_BYTES = 1 << 20
+# a local file's modification time is trusted as its identity only when older than its last read by this much
+RACY_SECONDS = 2
 NEWLINE = ord("\n")
 # load order: clients first (the client-exists rule needs them), the bureau reports last
 TABLE_ORDER: dict[str, int] = {t.name: i for i, t in enumerate(CSV_TABLES)} | {HCPN_TABLE: len(CSV_TABLES)}
@@ -65,6 +80,7 @@ class Delivery:
     # a remote file's fsspec file system (None: a local file) and its version when it was hashed
     fs: Any = field(default=None, compare=False, repr=False)
     version: str = ""
+    read_at_ns: int = field(default=0, compare=False, repr=False)  # when its content was read and hashed
 
     @property
     def file_id(self) -> str:
@@ -201,13 +217,67 @@ def _relpath(landing: Landing, path: str) -> str:
     return path[len(landing.root.rstrip("/")) + 1 :]
 
 
-def _describe(landing: Landing, path: str) -> Delivery:
+class HashCache:
+    """What discovery read of each file: {path as the file system names it: [size, time or version, content
+    hash, lines, read at (ns)]}, kept in a JSON file between runs (see the module's docstring)."""
+
+    FORMAT = 1
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries: dict[str, list] = stored["files"] if stored.get("format") == self.FORMAT else {}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            self.entries = {}
+
+    def known(self, key: str, size: int, stamp: int | str, local: bool) -> tuple[str, int, int] | None:
+        """(content hash, lines, read at) of the file if it has the size and time (version) it had when read."""
+        entry = self.entries.get(key)
+        if not isinstance(entry, list) or len(entry) != 5 or entry[0] != size or entry[1] != stamp:
+            return None
+        if local and not stamp < entry[4] - RACY_SECONDS * 1_000_000_000:
+            return None  # modified within RACY_SECONDS of the read: a rewrite in that tick keeps the time
+        if not local and not str(stamp).startswith("generation="):
+            return None  # only an object version (GCS's generation) changes with every write of a remote file
+        return entry[2], entry[3], entry[4]
+
+    def save(self, deliveries: list[Delivery]) -> None:
+        """Remember these deliveries (the files of this discovery; files gone from the landing are dropped)."""
+        files = {
+            str(d.path): [
+                d.size,
+                d.mtime_ns if d.fs is None else d.version,
+                d.content_hash,
+                d.lines,
+                d.read_at_ns,
+            ]
+            for d in deliveries
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps({"format": self.FORMAT, "files": files}), encoding="utf-8")
+        partial.replace(self.path)  # atomic: a run killed here leaves the old cache or the new one
+
+
+def _hash(open_file, cache: HashCache | None, key: str, size: int, stamp: int | str, local: bool):
+    """(content hash, lines, read at) from the cache when it knows the file as it is, else by reading it."""
+    known = cache.known(key, size, stamp, local) if cache is not None else None
+    if known is not None:
+        return known
+    read_at = time.time_ns()
+    return (*hash_and_count_lines(open_file()), read_at)
+
+
+def _describe(landing: Landing, path: str, cache: HashCache | None = None) -> Delivery:
     relpath = _relpath(landing, path)
     table, export_date, client_id, problem = classify(relpath)
     if landing.local:
         local = Path(path)
         stat = local.stat()
-        content_hash, lines = hash_and_count_lines(local.open("rb"))
+        content_hash, lines, read_at = _hash(
+            lambda: local.open("rb"), cache, str(local), stat.st_size, stat.st_mtime_ns, local=True
+        )
         return Delivery(
             path=local,
             relpath=relpath,
@@ -219,11 +289,15 @@ def _describe(landing: Landing, path: str) -> Delivery:
             content_hash=content_hash,
             problem=problem,
             lines=lines,
+            read_at_ns=read_at,
         )
     info = landing.fs.info(path)
-    content_hash, lines = hash_and_count_lines(landing.fs.open(path, "rb"))
+    url, version = landing.fs.unstrip_protocol(path), _version(info)
+    content_hash, lines, read_at = _hash(
+        lambda: landing.fs.open(path, "rb"), cache, url, info["size"], version, local=False
+    )
     return Delivery(
-        path=landing.fs.unstrip_protocol(path),
+        path=url,
         relpath=relpath,
         table=table,
         export_date=export_date,
@@ -234,23 +308,30 @@ def _describe(landing: Landing, path: str) -> Delivery:
         problem=problem,
         lines=lines,
         fs=landing.fs,
-        version=_version(info),
+        version=version,
+        read_at_ns=read_at,
     )
 
 
-def discover(landing: Path | str | Landing, workers: int = 6) -> list[Delivery]:
-    """Every file under `landing`, hashed, in load order (table order, then export date, then path).
+def discover(
+    landing: Path | str | Landing, workers: int = 6, hash_cache: Path | None = None
+) -> list[Delivery]:
+    """Every file under `landing`, hashed, in load order (table order, then export date, then path); with
+    `hash_cache`, a file the cache knows unchanged is not read again, and the cache is then updated.
 
     The order depends only on names and contents, never on the order the file system lists them.
     """
     landing = open_landing(landing)
+    cache = HashCache(hash_cache) if hash_cache is not None else None
     paths = list(_walk(landing))
     # hashlib releases the GIL on large buffers, so threads hash files in parallel; a chunk of paths per
     # task keeps the pool's overhead small when there are tens of thousands of small bureau files
     chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        described = pool.map(lambda chunk: [_describe(landing, p) for p in chunk], chunks)
+        described = pool.map(lambda chunk: [_describe(landing, p, cache) for p in chunk], chunks)
         deliveries = [d for chunk in described for d in chunk]
+    if cache is not None:
+        cache.save(deliveries)
     return sorted(deliveries, key=load_order)
 
 

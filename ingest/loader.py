@@ -104,15 +104,18 @@ def ingest_landing(
     as_of: date | None = None,
     *,
     batch_bytes: int = BATCH_BYTES,
+    hash_cache: Path | None = None,
 ) -> IngestResult:
     """Load every delivery in `landing` not loaded yet (exported on or before `as_of`) into `warehouse`.
 
     `landing` is a local folder or an fsspec URL (`gs://bucket/prefix`, ...); `warehouse` a DuckDB file or
-    a `RawWriter` (e.g. `ingest.bigquery.BigQueryRawWriter(client, project)`)."""
+    a `RawWriter` (e.g. `ingest.bigquery.BigQueryRawWriter(client, project)`). With `hash_cache` (a JSON
+    file, see ingest.discovery.HashCache) only the files new or changed since it was written are read to
+    find the deliveries."""
     started = time.perf_counter()
     writer = as_writer(warehouse)
     source = open_landing(landing)
-    deliveries = discover(source)
+    deliveries = discover(source, hash_cache=hash_cache)
     result = IngestResult(files=[], timings={"discover": time.perf_counter() - started})
     with writer.open() as con:
         source.register(con)

@@ -176,6 +176,14 @@ def ingest(
     ] = None,
     wait: WaitOpt = False,
     wait_seconds: WaitSecondsOpt = DEFAULT_WAIT_SECONDS,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            "--rehash",
+            help="Read every landing file to hash it, not trusting the sizes and times the hash cache"
+            " remembers (e.g. after a tool rewrote files keeping their size and modification time).",
+        ),
+    ] = False,
 ) -> None:
     """Validate new landing files with Great Expectations and load them into raw.* (idempotent)."""
     from ingest.loader import ingest_landing
@@ -189,7 +197,14 @@ def ingest(
         )
     cutoff = parse_date(as_of, "--as-of")
     with holding_warehouse(settings, "ingest", wait, wait_seconds):
-        result = ingest_landing(settings.landing, ingest_destination(settings), as_of=cutoff)
+        if rehash:
+            settings.landing_hash_cache.unlink(missing_ok=True)
+        result = ingest_landing(
+            settings.landing,
+            ingest_destination(settings),
+            as_of=cutoff,
+            hash_cache=settings.landing_hash_cache,
+        )
     _print_ingest_summary(result.files)
     for path in result.replayed:
         console.print(

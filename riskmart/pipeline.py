@@ -151,7 +151,12 @@ def run_daily_cycle(settings: Settings, *, as_of: date | None, console: Console)
 
     summary = CycleSummary()
     with _step("ingest", summary, console):
-        result = ingest_landing(settings.landing, ingest_destination(settings), as_of=as_of)
+        result = ingest_landing(
+            settings.landing,
+            ingest_destination(settings),
+            as_of=as_of,
+            hash_cache=settings.landing_hash_cache,
+        )
     summary.files = len(result.files)
     summary.rows_loaded = sum(f["rows_loaded"] for f in result.files)
     summary.rows_rejected = sum(f["rows_rejected"] for f in result.files)

@@ -138,6 +138,11 @@ class Settings(ApiSettings):
     def registry_path(self) -> Path:
         return self.registry_dir if self.registry_dir is not None else self.warehouse.parent / "models"
 
+    @property
+    def landing_hash_cache(self) -> Path:
+        """What ingest's discovery read of each landing file (ingest.discovery.HashCache), beside the warehouse."""
+        return self.warehouse.parent / "landing_hashes.json"
+
     @cached_property
     def engine(self) -> Engine:
         """The engine of the dbt target (its `type` in profiles/profiles.yml): what every layer opens."""

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,3 +70,27 @@ def test_ingest_of_a_missing_landing_folder_says_what_to_do(tmp_path: Path) -> N
 
     assert result.returncode == 2
     assert "does not exist" in " ".join(result.stderr.split())
+
+
+def test_ingest_trusts_the_hash_cache_and_rehash_reads_every_file_again(tmp_path: Path) -> None:
+    """The second ingest finds a file as the first left it (size and time) and does not read it: a rewrite
+    that forges both goes unseen, until `--rehash` reads every file and loads it as a new delivery."""
+    landing, warehouse = Landing(tmp_path / "landing"), tmp_path / "wh" / "riskmart.duckdb"
+    relpath = landing.csv("clients", [client_row("C1"), client_row("C2")])
+    path, hour_ago = landing.root / relpath, (time.time_ns() - 3600 * 1_000_000_000,) * 2
+    os.utime(path, ns=hour_ago)
+    args = ("ingest", "--landing", str(landing.root), "--warehouse", str(warehouse))
+    assert riskmart(*args).returncode == 0
+    assert (warehouse.parent / "landing_hashes.json").is_file()
+
+    path.write_bytes(path.read_bytes().replace(b"C2", b"C3"))  # same size
+    os.utime(path, ns=hour_ago)  # and the same time
+
+    def logged() -> list[str]:
+        shown = riskmart("ingest-log", "--json", "--warehouse", str(warehouse))
+        return [entry["file_id"] for entry in json.loads(shown.stdout)]
+
+    assert riskmart(*args).returncode == 0
+    assert len(logged()) == 1, "the rewrite went unseen"
+    assert riskmart(*args, "--rehash").returncode == 0
+    assert len(set(logged())) == 2, "--rehash read it: a new delivery of the path"
