@@ -13,11 +13,13 @@ The ingest is timed from a fresh warehouse, then run again to time a re-run that
 without and with the hash cache (ingest.discovery.HashCache) a first cached run wrote.
 
     .venv/bin/python -m bench ingest -- --next-day WAREHOUSE --as-of 2026-06-30 --landing L --rounds 3
+    .venv/bin/python -m bench ingest -- --next-day WAREHOUSE --as-of 2026-06-30 --landing L --cli
 
 times instead the ingest of one new day as the daily cycle runs it: WAREHOUSE is one the cycle built as of the
 day before from the landing L; each round ingests the day on a fresh copy of it, without the hash cache (every
 file read and hashed) and with the cache the day before's run left (warmed by a discovery of the landing as
-it was then: the whole landing's entries less the day's files), alternating.
+it was then: the whole landing's entries less the day's files), alternating; with --cli, as `riskmart ingest`
+in a new process each time (so Great Expectations is imported each time, as in the daily cycle).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import os
 import platform
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -117,11 +121,14 @@ def main() -> None:
     )
     parser.add_argument("--as-of", type=date.fromisoformat, help="with --next-day: the new day")
     parser.add_argument("--rounds", type=int, default=3, help="with --next-day: rounds per side (default 3)")
+    parser.add_argument(
+        "--cli", action="store_true", help="with --next-day: `riskmart ingest` in a new process"
+    )
     args = parser.parse_args()
     if args.next_day:
         if not (args.as_of and args.landing):
             parser.error("--next-day needs --as-of and --landing")
-        next_day(args.next_day, args.landing, args.as_of, args.rounds)
+        next_day(args.next_day, args.landing, args.as_of, args.rounds, args.cli)
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
@@ -183,13 +190,38 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
 
 
-def next_day(base: Path, landing: Path, as_of: date, rounds: int) -> None:
-    """One new day's ingest on fresh copies of `base`, without and with the day before's hash cache."""
+def _cli_ingest(landing: Path, warehouse: Path, as_of: date, cache: Path | None) -> dict:
+    """`riskmart ingest` of the day in a new process (its wall and CPU seconds); without `cache`, --rehash."""
+    command = [
+        str(Path(sys.executable).parent / "riskmart"),
+        "ingest",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--as-of",
+        as_of.isoformat(),
+        *([] if cache else ["--rehash"]),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"riskmart ingest failed: {process.stderr.read().decode()[-2000:]}")
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+    }
+
+
+def next_day(base: Path, landing: Path, as_of: date, rounds: int, cli: bool = False) -> None:
+    """One new day's ingest on fresh copies of `base`, without and with the day before's hash cache; with
+    `cli`, as `riskmart ingest` in a new process each time."""
     scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-day-"))
     try:
         day_files = [p for p in landing.resolve().rglob(f"*{as_of.isoformat()}*") if p.is_file()]
         # the day before's cache: what a discovery of the landing remembers, less the day's files
-        warm = scratch / "landing_hashes.json"
+        warm = scratch / "warm_hashes.json"
         discover(landing, hash_cache=warm)
         stored = json.loads(warm.read_text(encoding="utf-8"))
         for path in day_files:
@@ -202,22 +234,26 @@ def next_day(base: Path, landing: Path, as_of: date, rounds: int) -> None:
                 shutil.copy(base, warehouse)
                 cache = None
                 if side == "with the cache":
-                    cache = scratch / "cache.json"
+                    cache = warehouse.parent / "landing_hashes.json"  # where `riskmart ingest` keeps it
                     shutil.copy(warm, cache)
-                result = ingest_landing(landing, warehouse, as_of=as_of, hash_cache=cache)
-                runs[side].append(
-                    {
-                        "seconds": round(result.seconds, 2),
-                        "files_loaded": len(result.files),
-                        "phases": {k: round(v, 2) for k, v in result.timings.items()},
-                    }
-                )
+                if cli:  # a new process, as the daily cycle starts: Great Expectations imported again
+                    runs[side].append(_cli_ingest(landing, warehouse, as_of, cache))
+                else:
+                    result = ingest_landing(landing, warehouse, as_of=as_of, hash_cache=cache)
+                    runs[side].append(
+                        {
+                            "seconds": round(result.seconds, 2),
+                            "files_loaded": len(result.files),
+                            "phases": {k: round(v, 2) for k, v in result.timings.items()},
+                        }
+                    )
                 print(side, json.dumps(runs[side][-1]), flush=True)
         summary = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
             "warehouse": str(base),
             "as_of": as_of.isoformat(),
+            "process": "riskmart ingest, a new process each" if cli else "ingest_landing in this process",
             "day_files": len(day_files),
             "landing_files": sum(1 for p in landing.rglob("*") if p.is_file()),
             "median_seconds": {

@@ -206,7 +206,13 @@ def classify(relpath: str) -> tuple[str | None, date | None, str | None, str | N
 
 def _walk(landing: Landing) -> Iterable[str]:
     """Every file under the landing root (hidden files and folders skipped), as the file system names it."""
-    for root, dirs, files in landing.fs.walk(landing.root, topdown=True):
+    # a local folder through os.walk: fsspec's walk stats every entry in Python, 0.3 s for 23,000 files
+    walk = (
+        os.walk(landing.root, followlinks=True)
+        if landing.local
+        else landing.fs.walk(landing.root, topdown=True)
+    )
+    for root, dirs, files in walk:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
@@ -269,6 +275,15 @@ def _hash(open_file, cache: HashCache | None, key: str, size: int, stamp: int | 
     return (*hash_and_count_lines(open_file()), read_at)
 
 
+def _describe_known(landing: Landing, path: str, cache: HashCache) -> Delivery | None:
+    """A local file as the cache knows it, or None when it must be read."""
+    local = Path(path)
+    stat = local.stat()
+    if cache.known(str(local), stat.st_size, stat.st_mtime_ns, local=True) is None:
+        return None
+    return _describe(landing, path, cache)
+
+
 def _describe(landing: Landing, path: str, cache: HashCache | None = None) -> Delivery:
     relpath = _relpath(landing, path)
     table, export_date, client_id, problem = classify(relpath)
@@ -324,12 +339,17 @@ def discover(
     landing = open_landing(landing)
     cache = HashCache(hash_cache) if hash_cache is not None else None
     paths = list(_walk(landing))
+    deliveries: list[Delivery] = []
+    if cache is not None and landing.local:  # the files the cache knows, here: threads only add contention
+        known = [(path, _describe_known(landing, path, cache)) for path in paths]
+        deliveries = [d for _, d in known if d is not None]
+        paths = [path for path, d in known if d is None]
     # hashlib releases the GIL on large buffers, so threads hash files in parallel; a chunk of paths per
     # task keeps the pool's overhead small when there are tens of thousands of small bureau files
     chunks = [paths[i : i + 64] for i in range(0, len(paths), 64)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         described = pool.map(lambda chunk: [_describe(landing, p, cache) for p in chunk], chunks)
-        deliveries = [d for chunk in described for d in chunk]
+        deliveries += [d for chunk in described for d in chunk]
     if cache is not None:
         cache.save(deliveries)
     return sorted(deliveries, key=load_order)
