@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -113,6 +116,7 @@ class EmulatorBuild:
     duckdb_warehouse: Path
     bigquery: Engines
     duckdb: Engines
+    landing: Path
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +178,7 @@ def emulator_build(bigquery_emulator: Emulator, tmp_path_factory: pytest.TempPat
         warehouse,
         bigquery,
         duckdb_engines,
+        landing,
     )
 
 
@@ -530,3 +535,44 @@ def test_bigquery_publish_serves_what_the_duckdb_published_snapshot_serves(
     assert bq_answers[-1]["model_version"] == bq.model_version and bq_answers[-1]["score"] is not None
     different = [(a, b) for a, b in zip(bq_answers, dk_answers, strict=True) if not _same_answer(a, b)]
     assert not different, different[:3]
+
+
+def test_riskmart_run_is_one_command_on_bigquery(emulator_build: EmulatorBuild) -> None:
+    """`riskmart run` through the real command line with the emulator target, re-running the day the fixture
+    built step by step: every step of the cycle runs on BigQuery (ingest through the BigQuery writer, finding
+    nothing new; the feature build, loading and recording the seeds; scoring with the champion; the scoring
+    build; publishing from BigQuery; maintain), the feature build and the day are recorded in riskmart_meta,
+    and the scored mart still equals the DuckDB build."""
+    settings = emulator_build.settings
+    env = {name: value for name, value in os.environ.items() if not name.startswith("RISKMART_")}
+    env |= emulator_build.emulator.dbt_env() | {
+        "RISKMART_DBT_TARGET": settings.dbt_target,
+        "RISKMART_WAREHOUSE": str(settings.warehouse),
+        "RISKMART_REGISTRY_DIR": str(settings.registry_path),
+        "RISKMART_LANDING": str(emulator_build.landing),
+    }
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "riskmart"), "run", "--as-of", DEMO_END_DATE.isoformat()],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = run.stdout + run.stderr  # the steps and errors go to stderr, the summary to stdout
+    assert run.returncode == 0, output[-6000:]
+    steps = ("ingest", "dbt build: features", "score", "dbt build: scores", "publish", "maintain")
+    assert all(f"✓ {step} (" in output for step in steps), output[-6000:]
+
+    warehouse = open_warehouse(settings)
+    cycles = warehouse.read("select as_of_date, model_version, bundle from riskmart_meta.cycle_runs")
+    assert len(cycles) == 1 and pd.Timestamp(cycles["as_of_date"].iloc[0]).date() == DEMO_END_DATE
+    assert cycles["model_version"].iloc[0] == emulator_build.bigquery.trained.model_version
+    assert (settings.publish_path / cycles["bundle"].iloc[0]).is_dir()
+    builds = warehouse.read("select as_of_date from riskmart_meta.feature_builds")
+    assert [pd.Timestamp(day).date() for day in builds["as_of_date"]] == [DEMO_END_DATE]
+    assert len(warehouse.read("select inputs from riskmart_meta.seed_loads")) == 1
+    _, differences = _differences(
+        emulator_build, "marts.fct_client_scores", ("client_id", "score_date"), {"model_version", "scored_at"}
+    )
+    assert not differences, differences[:10]
