@@ -8,22 +8,20 @@ the emulator with CSV load jobs (bigquery_emulator.copy_schema): ingest's BigQue
 writes the same rows in the same BigQuery types as the DuckDB ingest of the same files, as
 ingest/tests/test_ingest_bigquery.py proves on the emulator, so it does not ingest the export a second time
 here (ingesting validates every file). The cycle's feature build (`dbt build` of the seeds and every model but
-the scored and monitoring marts, with their data tests) runs on the emulator as of that day. dbt's unit tests
-run on DuckDB in the suite and are parsed as BigQuery SQL here (sqlglot); on the emulator (where they passed
-when this target was built) they cost about two minutes of the suite's 15 and prove only the fixtures' SQL,
-the models' own SQL being built and tested here. To run them there as well, start the emulator as the fixture
-does and `dbt test --target emulator --select test_type:unit`. Then the last day is ingested and the raw tables
+the scored and monitoring marts, with their data tests) runs on the emulator as of that day. Then the last day is ingested and the raw tables
 loaded again, and a second, incremental build runs as of it, models only: those the scoring build, training
 and the comparisons below read (SECOND_BUILD). A model is then trained and the day scored through the BigQuery
 warehouse (ml.warehouse.BigQueryWarehouse, chosen by the target's type), and the pipeline's scoring build
 (scored and monitoring marts, with their data tests, built here once, as on a lender's first day) runs on
 the emulator. The same files are built, trained and scored on DuckDB; the feature, rule-score and client-score marts must be equal on both engines, and so
-must the bundles both builds publish and what `riskmart serve` answers from each.
+must the bundles both builds publish and what `riskmart serve` answers from each. dbt's unit tests run on the
+emulator too (about 35 s), and last `riskmart run` re-runs the day as one command there.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import re
@@ -355,6 +353,25 @@ def test_bigquery_performance_marts_equal_the_duckdb_build(emulator_build: Emula
     assert not differences, differences[:10]
 
 
+def test_every_dbt_unit_test_passes_on_bigquery(emulator_build: EmulatorBuild) -> None:
+    """dbt's unit tests (the SQL logic of the models on fixed inputs) run with the emulator target: every one
+    the project declares, each passing, with its fixtures cast to BigQuery's types."""
+    settings = emulator_build.settings
+    run_dbt(settings, ["test", "--select", "test_type:unit"], as_of=DEMO_END_DATE, quiet=True)
+    target = settings.warehouse.parent / "dbt" / "target"
+    declared = [
+        uid for uid in json.loads((target / "manifest.json").read_text())["unit_tests"] if ".riskmart." in uid
+    ]
+    results = [
+        r
+        for r in json.loads((target / "run_results.json").read_text())["results"]
+        if r["unique_id"].startswith("unit_test.")
+    ]
+    assert len(declared) >= 20, "the project's unit tests were not found"
+    assert sorted(r["unique_id"] for r in results) == sorted(declared)
+    assert {r["status"] for r in results} == {"pass"}
+
+
 def _sql_without_comments(sql: str) -> str:
     return re.sub(r"--[^\n]*", "", re.sub(r"/\*.*?\*/", "", sql, flags=re.S))
 
@@ -367,7 +384,17 @@ def test_every_compiled_model_parses_as_bigquery(emulator_build: EmulatorBuild) 
     compiled = (
         emulator_build.settings.warehouse.parent / "dbt" / "target" / "compiled" / "riskmart" / "models"
     )
-    files = sorted(compiled.rglob("*.sql"))
+    # the models' and data tests' compiled SQL; not the unit tests' (they run on the emulator): each unit
+    # test's own file and its fixtures, named after the models and seeds they stand for
+    manifest = json.loads((compiled.parents[2] / "manifest.json").read_text())
+    unit_files = {test["name"] for test in manifest["unit_tests"].values()} | {
+        path.stem for folder in ("models", "seeds") for path in (PROJECT_DIR / folder).rglob("*.*")
+    }
+    files = sorted(
+        path
+        for path in compiled.rglob("*.sql")
+        if not (path.stem in unit_files and any(p.endswith(".yml") for p in path.relative_to(compiled).parts))
+    )
     assert len(files) >= 30, files
     problems = []
     for path in files:
