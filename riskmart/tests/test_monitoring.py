@@ -392,3 +392,25 @@ def test_an_incremental_build_of_the_performance_marts_computes_only_the_cohorts
         (performance["scorer"] == "model") & (performance["model_version"] == champion.iloc[0, 0])
     ]
     assert len(model_rows) > 0 and (model_rows["training_gini"] == champion.iloc[0, 1]).all()
+
+
+def test_a_performance_mart_built_before_its_fingerprint_gains_it_and_computes_every_cohort_once(
+    monitored, tmp_path
+):
+    """A warehouse whose performance marts were built before `cohort_fingerprint` existed (a table without
+    it): the next build adds the column and computes every cohort again (a marker on every row is gone),
+    equal to a full refresh."""
+    copies = _performance_copies(monitored, tmp_path)
+    for table in ("mon_model_performance", "mon_model_calibration"):
+        _edit(
+            copies["incremental"],
+            [
+                (f"alter table marts.{table} drop column cohort_fingerprint", []),
+                (f"update marts.{table} set mean_predicted_probability = ?", [MARKER]),
+            ],
+        )
+    result = _build_both(copies, monitored.as_of)
+    for table in ("mon_model_performance", "mon_model_calibration"):
+        upgraded = result["incremental"][table]
+        assert len(upgraded) > 0 and not (upgraded["mean_predicted_probability"] == MARKER).any()
+        pd.testing.assert_frame_equal(upgraded, result["full"][table], check_exact=False, rtol=1e-12)
