@@ -266,33 +266,31 @@ class HashCache:
         partial.replace(self.path)  # atomic: a run killed here leaves the old cache or the new one
 
 
-def _hash(open_file, cache: HashCache | None, key: str, size: int, stamp: int | str, local: bool):
-    """(content hash, lines, read at) from the cache when it knows the file as it is, else by reading it."""
+def _hash(open_file, cache: HashCache | None, key: str, size: int, stamp: int | str, local: bool, read: bool):
+    """(content hash, lines, read at) from the cache when it knows the file as it is, else by reading it (None
+    instead when not `read`)."""
     known = cache.known(key, size, stamp, local) if cache is not None else None
-    if known is not None:
+    if known is not None or not read:
         return known
     read_at = time.time_ns()
     return (*hash_and_count_lines(open_file()), read_at)
 
 
-def _describe_known(landing: Landing, path: str, cache: HashCache) -> Delivery | None:
-    """A local file as the cache knows it, or None when it must be read."""
-    local = Path(path)
-    stat = local.stat()
-    if cache.known(str(local), stat.st_size, stat.st_mtime_ns, local=True) is None:
-        return None
-    return _describe(landing, path, cache)
-
-
-def _describe(landing: Landing, path: str, cache: HashCache | None = None) -> Delivery:
+def _describe(
+    landing: Landing, path: str, cache: HashCache | None = None, read: bool = True
+) -> Delivery | None:
+    """The file as a delivery; with `read` false, only a local file the cache knows as it is (else None)."""
     relpath = _relpath(landing, path)
     table, export_date, client_id, problem = classify(relpath)
     if landing.local:
         local = Path(path)
         stat = local.stat()
-        content_hash, lines, read_at = _hash(
-            lambda: local.open("rb"), cache, str(local), stat.st_size, stat.st_mtime_ns, local=True
+        hashed = _hash(
+            lambda: local.open("rb"), cache, str(local), stat.st_size, stat.st_mtime_ns, local=True, read=read
         )
+        if hashed is None:
+            return None
+        content_hash, lines, read_at = hashed
         return Delivery(
             path=local,
             relpath=relpath,
@@ -309,7 +307,7 @@ def _describe(landing: Landing, path: str, cache: HashCache | None = None) -> De
     info = landing.fs.info(path)
     url, version = landing.fs.unstrip_protocol(path), _version(info)
     content_hash, lines, read_at = _hash(
-        lambda: landing.fs.open(path, "rb"), cache, url, info["size"], version, local=False
+        lambda: landing.fs.open(path, "rb"), cache, url, info["size"], version, local=False, read=True
     )
     return Delivery(
         path=url,
@@ -341,7 +339,7 @@ def discover(
     paths = list(_walk(landing))
     deliveries: list[Delivery] = []
     if cache is not None and landing.local:  # the files the cache knows, here: threads only add contention
-        known = [(path, _describe_known(landing, path, cache)) for path in paths]
+        known = [(path, _describe(landing, path, cache, read=False)) for path in paths]
         deliveries = [d for _, d in known if d is not None]
         paths = [path for path, d in known if d is None]
     # hashlib releases the GIL on large buffers, so threads hash files in parallel; a chunk of paths per
