@@ -180,15 +180,32 @@ def _one_day(project: Path, warehouse: Path, work: Path, as_of: date) -> dict:
     return _round(features, monitoring)
 
 
+def _prepare_day(
+    project: Path,
+    base: Path,
+    warehouse: Path,
+    work: Path,
+    as_of: date,
+    landing: Path,
+    registry: Path,
+    threads: int | None = 1,
+) -> dict:
+    """`base` (a warehouse as of the day before `as_of`, its models in `registry`) copied to `warehouse` and
+    taken through the cycle's steps before the scoring build: ingest of the day, the feature build (what is
+    returned: `_dbt`'s figures), scoring."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(base, warehouse)
+    ingest_landing(landing, warehouse, as_of=as_of)
+    features = _dbt(DAILY_FEATURE_BUILD, project, warehouse, work / "features", as_of, threads=threads)
+    score_date(Settings(warehouse=warehouse, registry_dir=registry), as_of)
+    return features
+
+
 def _next_day(project: Path, base: Path, work: Path, as_of: date, landing: Path, registry: Path) -> dict:
     """The day `as_of` as the cycle runs it on a fresh copy of `base` (a warehouse as of the day before, its
     models in `registry`): ingest (not timed), the feature build, scoring (not timed), the scoring build."""
     warehouse = work / "day" / "riskmart.duckdb"
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(base, warehouse)
-    ingest_landing(landing, warehouse, as_of=as_of)
-    features = _dbt(DAILY_FEATURE_BUILD, project, warehouse, work / "features", as_of)
-    score_date(Settings(warehouse=warehouse, registry_dir=registry), as_of)
+    features = _prepare_day(project, base, warehouse, work, as_of, landing, registry)
     scoring = _dbt(DAILY_SCORING_BUILD, project, warehouse, work / "scoring", as_of)
     monitoring_ids = _monitoring_nodes(work / "scoring")
     monitoring = {**scoring, "results": [r for r in scoring["results"] if r["unique_id"] in monitoring_ids]}
@@ -202,11 +219,7 @@ def _added_wall(
     threads): the day prepared once (ingest, feature build, scoring) on a copy of `base`, then, alternating
     on fresh copies of that, the scoring build without the monitoring models and with them."""
     ready = work / "ready" / "riskmart.duckdb"
-    ready.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(base, ready)
-    ingest_landing(landing, ready, as_of=as_of)
-    _dbt(DAILY_FEATURE_BUILD, project, ready, work / "ready_features", as_of, threads=None)
-    score_date(Settings(warehouse=ready, registry_dir=registry), as_of)
+    _prepare_day(project, base, ready, work / "ready", as_of, landing, registry, threads=None)
     builds = {
         "scoring build without monitoring": [*DAILY_BUILD, "--select", SCORING_SELECTOR],
         "scoring build (with monitoring)": DAILY_SCORING_BUILD,
@@ -343,10 +356,10 @@ def main() -> None:
                 day_before = args.as_of - timedelta(days=1)
                 _dbt(MONITORING_BUILD, project, warehouses[side], work / side / "settle", day_before)
         rounds: dict[str, list[dict]] = {side: [] for side in projects}
+        registry = args.warehouse.parent / "models"
         for _ in range(args.rounds):
             for side, project in projects.items():
                 if args.next_day:
-                    registry = args.warehouse.parent / "models"
                     result = _next_day(
                         project, warehouses[side], work / side, args.as_of, args.next_day, registry
                     )
@@ -365,7 +378,7 @@ def main() -> None:
                 added_work,
                 args.as_of,
                 args.next_day,
-                args.warehouse.parent / "models",
+                registry,
                 args.rounds,
             )
         finally:
