@@ -14,11 +14,13 @@ CURRENT as it was (a partial folder may remain; the next publish removes it with
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bundle.layout import BUNDLE_PREFIX, CURRENT_FILE, KEEP_BUNDLES, MANIFEST_FILE
-from bundle.writer import STALE_TEMP_SECONDS
+from bundle.writer import STALE_TEMP_SECONDS, remove_old_bundles, write_atomically
 
 
 def is_remote(target: Path | str) -> bool:
@@ -102,3 +104,71 @@ def remove_old_remote_bundles(url: str, keep: int = KEEP_BUNDLES) -> list[str]:
         fs.rm(f"{root}/{name}", recursive=True)
         removed.append(f"{url.rstrip('/')}/{name}")
     return removed
+
+
+def sync_bundle(url: str, publish_dir: Path, keep: int = KEEP_BUNDLES) -> tuple[str, bool]:
+    """Make the local publish folder serve the bundle the CURRENT object under `url` names (what the API and
+    the dashboard read when the bundles are published to an object store): download that bundle unless a
+    copy here checks against its manifest, check every file's size and sha256, move the folder into place,
+    and only then swap the local CURRENT; bundles beyond the newest `keep` are removed. Returns (the
+    bundle's name, whether it was downloaded). A sync that fails leaves the local CURRENT as it was."""
+    import fsspec
+
+    from bundle.reader import BundleError, check_bundle_name, current_bundle_name, open_bundle
+
+    fs, root = fsspec.core.url_to_fs(url)
+    root = root.rstrip("/")
+    try:
+        name = fs.cat_file(f"{root}/{CURRENT_FILE}").decode("utf-8").strip()
+    except FileNotFoundError:
+        name = ""
+    if not name:
+        raise BundleError(
+            f"{url} has no {CURRENT_FILE}: nothing was published there yet; publish first"
+            f" (`riskmart run` or `riskmart publish` with RISKMART_PUBLISH_URL={url})"
+        )
+    check_bundle_name(name, publish_dir)
+    publish_dir.mkdir(parents=True, exist_ok=True)
+    final = publish_dir / name
+    if final.is_dir():
+        try:
+            open_bundle(final, verify=True)
+        except BundleError:
+            if current_bundle_name(publish_dir) == name:
+                raise  # never replace the folder a reader may be serving; the next publish gives a new name
+            shutil.rmtree(final)  # a damaged copy nobody serves: downloaded again below
+    downloaded = not final.is_dir()
+    if downloaded:
+        temp = publish_dir / f".{name}.tmp"
+        shutil.rmtree(temp, ignore_errors=True)
+        try:
+            remote = f"{root}/{name}"
+            manifest = fs.cat_file(f"{remote}/{MANIFEST_FILE}")
+            files = json.loads(manifest).get("files")
+            if not isinstance(files, dict):
+                raise BundleError(f"bundle {name} at {url}: {MANIFEST_FILE} lacks its 'files' object")
+            for relative in sorted(files):
+                target = temp / relative
+                if Path(relative).is_absolute() or ".." in Path(relative).parts:
+                    raise BundleError(f"bundle {name} at {url}: {relative!r} is not a path inside the bundle")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fs.get_file(f"{remote}/{relative}", str(target))
+            (temp / MANIFEST_FILE).write_bytes(manifest)
+            try:
+                open_bundle(temp, verify=True)
+            except BundleError as exc:
+                raise BundleError(
+                    f"bundle {name} downloaded from {url} does not match its manifest ({exc}); the local"
+                    f" {CURRENT_FILE} is unchanged"
+                ) from None
+            os.replace(temp, final)
+        except FileNotFoundError as exc:
+            raise BundleError(
+                f"bundle {name} at {url} is incomplete ({exc.filename or exc}); the local {CURRENT_FILE} is"
+                " unchanged"
+            ) from None
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+    write_atomically(publish_dir / CURRENT_FILE, name + "\n")
+    remove_old_bundles(publish_dir, keep)
+    return name, downloaded

@@ -27,7 +27,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomically(target: Path, text: str) -> None:
+def write_atomically(target: Path, text: str) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     with tmp.open("w", encoding="utf-8") as f:
         f.write(text)
@@ -103,7 +103,7 @@ class BundleWriter:
         }
         self.write_json(MANIFEST_FILE, document)
         os.replace(self.temp, self.final)
-        _write_atomically(self.publish_dir / CURRENT_FILE, self.name + "\n")
+        write_atomically(self.publish_dir / CURRENT_FILE, self.name + "\n")
         self.committed = True
         remove_old_bundles(self.publish_dir, self.keep)
         return self.final

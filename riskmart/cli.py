@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bundle.layout import KEEP_BUNDLES
 from riskmart.operations import ExitCode, OperatorError, writing_warehouse
 from riskmart.runlock import run_lock_path
 from riskmart.settings import Settings, SettingsError, get_settings
@@ -508,6 +509,48 @@ def publish(
         f"published {result.path}: {result.rows} scores over {result.score_dates} dates, the latest"
         f" {result.latest_score_date}"
     )
+
+
+@app.command("sync")
+def sync(
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="URL the bundles are published to \\[env RISKMART_PUBLISH_URL]."),
+    ] = None,
+    publish_dir: Annotated[
+        Path | None,
+        typer.Option("--to", help="Local folder the API and dashboard read \\[env RISKMART_PUBLISH_DIR]."),
+    ] = None,
+    keep: Annotated[
+        int, typer.Option(min=1, help="Bundles kept in the local folder, the current one included.")
+    ] = KEEP_BUNDLES,
+) -> None:
+    """Bring the bundle published to an object store (RISKMART_PUBLISH_URL, e.g. gs://bucket/prefix) into the
+    local folder the API and the dashboard read: the bundle CURRENT names is downloaded and checked file by
+    file against its manifest, and only then does the local CURRENT name it. Run it after each publish
+    (e.g. every few minutes); it downloads nothing when the local folder already serves that bundle."""
+    from bundle import BundleError
+    from bundle.remote import is_remote, sync_bundle
+
+    settings = get_settings(publish_url=source, publish_dir=publish_dir)
+    if not settings.publish_url or not is_remote(settings.publish_url):
+        raise fail(
+            f"nothing to sync from: the publish URL is {settings.publish_url!r}, not an object store URL",
+            "pass --from gs://bucket/prefix or set RISKMART_PUBLISH_URL to where `riskmart run` publishes",
+        )
+    try:
+        name, downloaded = sync_bundle(settings.publish_url, settings.publish_path, keep=keep)
+    except BundleError as exc:
+        raise fail(str(exc), "publish again (`riskmart publish`), then sync") from None
+    except OSError as exc:
+        raise fail(
+            f"could not read {settings.publish_url} or write {settings.publish_path}: {exc}",
+            "check the URL, the credentials (gcloud auth application-default login, or the attached service"
+            " account) and that the local folder is writable, then sync again",
+            ExitCode.PATH,
+        ) from None
+    what = "downloaded" if downloaded else "already here"
+    console.print(f"serving {settings.publish_path / name} ({what}) from {settings.publish_url}")
 
 
 @app.command("run")

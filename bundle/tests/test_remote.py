@@ -10,8 +10,8 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from bundle import CURRENT_FILE, BundleWriter, open_bundle
-from bundle.remote import is_remote, remove_old_remote_bundles, upload_bundle
+from bundle import CURRENT_FILE, BundleError, BundleWriter, current_bundle, open_bundle
+from bundle.remote import is_remote, remove_old_remote_bundles, sync_bundle, upload_bundle
 
 
 def _bundle(staging: Path, text: str) -> Path:
@@ -79,3 +79,50 @@ def test_an_incomplete_upload_leaves_current_unchanged(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_what_is_a_url(target, remote: bool) -> None:
     assert is_remote(target) is remote
+
+
+def test_a_sync_serves_the_remote_current_bundle_locally_and_again_downloads_nothing(tmp_path: Path) -> None:
+    """sync_bundle copies the bundle the remote CURRENT names into a local publish folder, checked against its
+    manifest, and swaps the local CURRENT to it; a second sync finds it there; a new publish is followed,
+    and bundles beyond `keep` are removed locally."""
+    url, local = _url(), tmp_path / "served"
+    first = _bundle(tmp_path / "staging", "first")
+    upload_bundle(first, url)
+    assert sync_bundle(url, local) == (first.name, True)
+    served = current_bundle(local)  # verified: every file's size and sha256
+    assert served is not None and served.name == first.name
+    assert served.file("seeds/score_scale.parquet").read_text(encoding="utf-8") == "firstfirst"
+    assert sync_bundle(url, local) == (first.name, False)
+
+    names = []
+    for text in ("second", "third"):
+        upload_bundle(_bundle(tmp_path / "staging", text), url)
+        name, downloaded = sync_bundle(url, local, keep=2)
+        assert downloaded and current_bundle(local).file("scores.parquet").read_text(encoding="utf-8") == text
+        names.append(name)
+    assert sorted(p.name for p in local.iterdir()) == sorted([CURRENT_FILE, *names])  # no temporary folder
+
+
+def test_a_sync_of_a_corrupt_or_missing_bundle_leaves_the_local_current_unchanged(tmp_path: Path) -> None:
+    """A remote file that does not match the manifest, or is missing, fails the sync with a BundleError
+    naming the bundle; the local CURRENT still names the bundle served before, and no partial folder stays."""
+    url, local = _url(), tmp_path / "served"
+    fs, root = fsspec.core.url_to_fs(url)
+    first = _bundle(tmp_path / "staging", "first")
+    upload_bundle(first, url)
+    sync_bundle(url, local)
+    second = _bundle(tmp_path / "staging", "second")
+    upload_bundle(second, url)
+    fs.pipe_file(f"{root}/{second.name}/scores.parquet", b"tampered")
+    with pytest.raises(BundleError, match=f"{second.name} downloaded from .* does not match its manifest"):
+        sync_bundle(url, local)
+    assert current_bundle(local).name == first.name and not (local / second.name).exists()
+    fs.rm(f"{root}/{second.name}/scores.parquet")
+    with pytest.raises(BundleError, match=f"{second.name} at .* is incomplete"):
+        sync_bundle(url, local)
+    assert current_bundle(local).name == first.name and not list(local.glob(".*"))
+
+
+def test_a_sync_from_where_nothing_was_published_says_so(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="has no CURRENT: nothing was published there yet"):
+        sync_bundle(_url(), tmp_path / "served")

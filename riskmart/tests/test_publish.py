@@ -10,10 +10,13 @@ from pathlib import Path
 import fsspec
 import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
 
 from api.tests.snapshots import build_published_snapshot, model_card, seeded_warehouse, synthetic_scores
-from bundle import open_bundle
+from bundle import current_bundle, open_bundle
 from ml.warehouse import DuckDBWarehouse
+from riskmart.cli import app
+from riskmart.operations import ExitCode
 from riskmart.publish import (
     APPLICANT_TABLES,
     SEEDS_SCHEMA,
@@ -30,8 +33,9 @@ def _files(bundle) -> dict[str, str]:
 
 def test_a_bundle_published_to_an_fsspec_url_is_the_local_bundle(tmp_path: Path) -> None:
     """The same warehouse published to a folder and to memory:// (fsspec's in-memory filesystem; gs:// takes
-    the same path through gcsfs, which needs Google): the uploaded bundle downloads whole, file for file the
-    local one."""
+    the same path through gcsfs: test_bigquery_emulator.py runs it on a GCS emulator): `riskmart sync` brings
+    the uploaded bundle into a local folder whole, file for file the local one, and a second sync finds it
+    there."""
     scores = synthetic_scores(30, 3)
     local = build_published_snapshot(tmp_path / "published", scores, model_card(), tmp_path)
     url = f"memory://riskmart-{uuid.uuid4().hex}/published"
@@ -45,10 +49,25 @@ def test_a_bundle_published_to_an_fsspec_url_is_the_local_bundle(tmp_path: Path)
     fs, root = fsspec.core.url_to_fs(url)
     name = fs.cat_file(f"{root}/CURRENT").decode().strip()
     assert remote.path == f"{url}/{name}"
-    fs.get(f"{root}/{name}", str(tmp_path / "downloaded" / name), recursive=True)
-    downloaded = open_bundle(tmp_path / "downloaded" / name)
-    assert _files(downloaded) == _files(open_bundle(local.path))
+    served = tmp_path / "served"
+    for what in ("downloaded", "already here"):
+        result = CliRunner().invoke(app, ["sync", "--from", url, "--to", str(served)])
+        assert result.exit_code == 0 and f"({what})" in result.output, result.output
+    downloaded = current_bundle(served)  # every file checked against the manifest
+    assert downloaded.name == name and _files(downloaded) == _files(open_bundle(local.path))
     assert downloaded.manifest["tables"] == open_bundle(local.path).manifest["tables"]
+
+
+def test_sync_without_an_object_store_url_says_what_to_set(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("RISKMART_PUBLISH_URL", raising=False)
+    result = CliRunner().invoke(app, ["sync", "--to", str(tmp_path / "served")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == ExitCode.USAGE and "nothing to sync from" in output, output
+    assert "what to do: pass --from gs://bucket/prefix or set RISKMART_PUBLISH_URL" in output
+    result = CliRunner().invoke(
+        app, ["sync", "--from", f"memory://empty-{uuid.uuid4().hex}", "--to", str(tmp_path)]
+    )
+    assert result.exit_code == ExitCode.USAGE and "nothing was published there yet" in result.output
 
 
 @pytest.mark.slow
