@@ -32,7 +32,11 @@ console = Console(stderr=True)
 WarehouseOpt = Annotated[
     Path | None, typer.Option("--warehouse", help="DuckDB warehouse file [env RISKMART_WAREHOUSE].")
 ]
-LandingOpt = Annotated[Path | None, typer.Option("--landing", help="Landing folder [env RISKMART_LANDING].")]
+LandingOpt = Annotated[
+    str | None,
+    typer.Option("--landing", help="Landing folder, or a URL (gs://bucket/prefix) [env RISKMART_LANDING]."),
+]
+LANDING_HINT = "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`"
 WaitOpt = Annotated[
     bool,
     typer.Option(
@@ -88,6 +92,22 @@ def model_failed_checksum(exc: Exception, settings: Settings) -> typer.Exit:
         " (`riskmart train`) and score again",
         ExitCode.MODEL_INTEGRITY,
     )
+
+
+def require_landing(settings: Settings) -> None:
+    """Fail with what to do when the landing folder (or URL) cannot be listed."""
+    from ingest.discovery import open_landing
+
+    try:
+        open_landing(settings.landing)
+    except FileNotFoundError as exc:
+        raise fail(str(exc), LANDING_HINT) from None
+    except (OSError, ValueError, ImportError) as exc:  # an unknown scheme, gcsfs missing, refused credentials
+        raise fail(
+            f"cannot list the landing {settings.landing}: {exc}",
+            "check the URL and its credentials (for gs://: `pip install 'riskmart[bigquery]'`, then"
+            " `gcloud auth application-default login` or an attached service account)",
+        ) from None
 
 
 def parse_date(value: str | None, option: str) -> date | None:
@@ -146,14 +166,18 @@ def demo_data(
     from demo.generate import LandingNotEmptyError, generate_demo_data
 
     settings = get_settings(landing=landing, truth=truth)
-    if skip_if_present and settings.landing.exists() and any(settings.landing.rglob("*.csv")):
-        console.print(f"landing data present in {settings.landing}: demo data not generated")
+    try:
+        folder = settings.landing_path
+    except SettingsError as exc:
+        raise fail(str(exc), exc.hint) from None
+    if skip_if_present and folder.exists() and any(folder.rglob("*.csv")):
+        console.print(f"landing data present in {folder}: demo data not generated")
         return
     end = parse_date(end_date, "--end-date") or date.fromordinal(date.today().toordinal() - 1)
     try:
         with console.status("generating demo data"):
             summary = generate_demo_data(
-                landing=settings.landing,
+                landing=folder,
                 truth=settings.truth_dir,
                 clients=clients,
                 months=months,
@@ -191,11 +215,7 @@ def ingest(
     from riskmart.pipeline import ingest_destination
 
     settings = get_settings(landing=landing, warehouse=warehouse)
-    if not settings.landing.is_dir():
-        raise fail(
-            f"landing folder {settings.landing} does not exist",
-            "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
-        )
+    require_landing(settings)
     cutoff = parse_date(as_of, "--as-of")
     with holding_warehouse(settings, "ingest", wait, wait_seconds):
         if rehash:
@@ -608,11 +628,7 @@ def backfill_days(
     refuse_development_salt(settings)
     if first and last and last < first:
         raise fail(f"--to {last} is before --from {first}", "swap them")
-    if not settings.landing.is_dir():
-        raise fail(
-            f"landing folder {settings.landing} does not exist",
-            "point --landing (or RISKMART_LANDING) at an export, or create one with `riskmart demo-data`",
-        )
+    require_landing(settings)
     try:
         with holding_warehouse(settings, "backfill", wait, wait_seconds):
             backfill(settings, start=first, end=last, console=console)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from api.settings import ApiSettings
@@ -48,7 +48,11 @@ class Settings(ApiSettings):
     model_config = SettingsConfigDict(env_prefix="RISKMART_", env_file=None, extra="ignore")
 
     warehouse: Path = Field(Path("warehouse/riskmart.duckdb"), description="DuckDB warehouse file.")
-    landing: Path = Field(Path("data/landing"), description="Landing folder of the daily export.")
+    landing: Path | str = Field(
+        Path("data/landing"),
+        description="Landing folder of the daily export: a local folder, or an fsspec URL (gs://bucket/prefix,"
+        " with the bigquery extra's gcsfs).",
+    )
     truth: Path | None = Field(
         None,
         description="Ground truth of a demo export (client_month_pd.csv or its folder): training compares"
@@ -124,10 +128,28 @@ class Settings(ApiSettings):
     # save when other work shares the cores (a fit at 20,000 x 24: 3 s of CPU on one thread, 7-26 s on two).
     ml_threads: int = Field(1, ge=0, description="XGBoost threads for training and scoring; 0 = all cores.")
 
+    @field_validator("landing", mode="before")
+    @classmethod
+    def _landing_folder_or_url(cls, value: object) -> object:
+        """A URL stays text (a Path would fold gs://bucket into gs:/bucket); a file:// URL or a path is a Path."""
+        from bundle.remote import is_remote, local_folder
+
+        return value if is_remote(value) or not isinstance(value, str | Path) else local_folder(value)
+
+    @cached_property
+    def landing_path(self) -> Path:
+        """The landing as a local folder; a SettingsError for a URL (demo data is written to a folder)."""
+        if not isinstance(self.landing, Path):
+            raise SettingsError(
+                f"the landing {self.landing} is a URL, not a local folder",
+                "pass --landing (or RISKMART_LANDING) as a local folder for this command",
+            )
+        return self.landing
+
     @cached_property
     def truth_dir(self) -> Path:
         """Where `riskmart demo-data` writes the ground truth (training reads only `truth`, when set)."""
-        return self.truth if self.truth is not None else self.landing.parent / "truth"
+        return self.truth if self.truth is not None else self.landing_path.parent / "truth"
 
     @cached_property
     def publish_target(self) -> Path | str:

@@ -47,7 +47,7 @@ class Emulator:
         )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -64,7 +64,7 @@ def _ready(endpoint: str) -> bool:
 @contextmanager
 def running_emulator(log_path: Path) -> Iterator[Emulator]:
     """Start the emulator, wait for its readiness endpoint, yield it, stop it."""
-    rest_port, grpc_port = _free_port(), _free_port()
+    rest_port, grpc_port = free_port(), free_port()
     endpoint = f"http://127.0.0.1:{rest_port}"
     command = [
         sys.executable,

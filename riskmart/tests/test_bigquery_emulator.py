@@ -15,7 +15,9 @@ warehouse (ml.warehouse.BigQueryWarehouse, chosen by the target's type), and the
 (scored and monitoring marts, with their data tests, built here once, as on a lender's first day) runs on
 the emulator. The same files are built, trained and scored on DuckDB; the feature, rule-score and client-score marts must be equal on both engines, and so
 must the bundles both builds publish and what `riskmart serve` answers from each. dbt's unit tests run on the
-emulator too (about 35 s), and last `riskmart run` re-runs the day as one command there.
+emulator too (about 35 s). Last, a lender's first day as one command: `riskmart run` on an emulator project with
+no dataset, the export read from `gs://` and the day published to `gs://` on a Cloud Storage emulator
+(riskmart/tests/gcs_emulator.py), then `riskmart sync` of the bundle into a local folder.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import DEMO_END_DATE, write_demo_export
@@ -46,6 +49,7 @@ from riskmart.dbt import run_dbt
 from riskmart.pipeline import DAILY_FEATURE_BUILD, DAILY_SCORING_BUILD, MONITORING_SELECTOR, SCORING_SELECTOR
 from riskmart.settings import PROJECT_DIR, Settings
 from riskmart.tests.bigquery_emulator import Emulator, copy_schema, running_emulator
+from riskmart.tests.gcs_emulator import StorageEmulator, running_storage_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -564,42 +568,99 @@ def test_bigquery_publish_serves_what_the_duckdb_published_snapshot_serves(
     assert not different, different[:3]
 
 
-def test_riskmart_run_is_one_command_on_bigquery(emulator_build: EmulatorBuild) -> None:
-    """`riskmart run` through the real command line with the emulator target, re-running the day the fixture
-    built step by step: every step of the cycle runs on BigQuery (ingest through the BigQuery writer, finding
-    nothing new; the feature build, loading and recording the seeds; scoring with the champion; the scoring
-    build; publishing from BigQuery; maintain), the feature build and the day are recorded in riskmart_meta,
-    and the scored mart still equals the DuckDB build."""
-    settings = emulator_build.settings
+# A BigQuery project of the emulator with no dataset yet: the first `riskmart run` of a lender on BigQuery
+FIRST_RUN_PROJECT = "riskmart-first-run"
+
+
+@pytest.fixture(scope="module")
+def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
+    """A Cloud Storage emulator on 127.0.0.1 with a landing bucket and a publish bucket."""
+    log = tmp_path_factory.mktemp("storage_emulator") / "emulator.log"
+    with running_storage_emulator(log, ("lender-exports", "riskmart-published")) as emulator:
+        yield emulator
+
+
+def test_a_first_riskmart_run_on_bigquery_from_and_to_cloud_storage(
+    emulator_build: EmulatorBuild, storage_emulator: StorageEmulator, tmp_path: Path
+) -> None:
+    """A lender's first day on BigQuery, as one command: `riskmart run` through the real command line on an
+    emulator project with no dataset, the export read from `gs://` and the day published to `gs://` (gcsfs
+    against a Cloud Storage emulator). Every step runs on BigQuery: ingest loads the whole export through
+    the BigQuery writer, the feature build, training inside the cycle (no champion yet), scoring, the scoring
+    build, publishing, maintain. The model it trains is the fixture's, byte for byte, and the scored day
+    equals the DuckDB build's. Then `riskmart sync` brings the published bundle into the folder the API
+    reads, checked against its manifest, and a second sync downloads nothing."""
+    from bundle import current_bundle
+
+    fs = storage_emulator.filesystem()
+    # one file at a time: the emulator's server answers concurrent uploads (gcsfs' put) ~50x slower
+    for path in sorted(p for p in emulator_build.landing.rglob("*") if p.is_file()):
+        fs.pipe_file(
+            f"lender-exports/daily/{path.relative_to(emulator_build.landing).as_posix()}", path.read_bytes()
+        )
+    landing, published = "gs://lender-exports/daily", "gs://riskmart-published/bundles"
+    emulator = Emulator(emulator_build.emulator.endpoint, FIRST_RUN_PROJECT)
+    settings = Settings(
+        warehouse=tmp_path / "first-run" / "unused.duckdb",
+        dbt_target="emulator",
+        registry_dir=tmp_path / "first-run" / "models",
+        bq_project=FIRST_RUN_PROJECT,
+        bq_api_endpoint=emulator.endpoint,
+    )
     env = {name: value for name, value in os.environ.items() if not name.startswith("RISKMART_")}
-    env |= emulator_build.emulator.dbt_env() | {
+    env |= emulator.dbt_env() | storage_emulator.env()
+    env |= {
         "RISKMART_DBT_TARGET": settings.dbt_target,
         "RISKMART_WAREHOUSE": str(settings.warehouse),
         "RISKMART_REGISTRY_DIR": str(settings.registry_path),
-        "RISKMART_LANDING": str(emulator_build.landing),
+        "RISKMART_LANDING": landing,
+        "RISKMART_PUBLISH_URL": published,
+        "RISKMART_PUBLISH_DIR": str(tmp_path / "served"),
     }
-    run = subprocess.run(
-        [str(Path(sys.executable).parent / "riskmart"), "run", "--as-of", DEMO_END_DATE.isoformat()],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = run.stdout + run.stderr  # the steps and errors go to stderr, the summary to stdout
-    assert run.returncode == 0, output[-6000:]
-    steps = ("ingest", "dbt build: features", "score", "dbt build: scores", "publish", "maintain")
+
+    def riskmart(*args: str) -> str:
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "riskmart"), *args],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        output = done.stdout + done.stderr  # the steps and errors go to stderr, the summary to stdout
+        assert done.returncode == 0, output[-6000:]
+        return output
+
+    assert [d.dataset_id for d in emulator.client().list_datasets()] == [], "the project starts empty"
+    output = riskmart("run", "--as-of", DEMO_END_DATE.isoformat())
+    steps = ("ingest", "dbt build: features", "train", "score", "dbt build: scores", "publish", "maintain")
     assert all(f"✓ {step} (" in output for step in steps), output[-6000:]
 
     warehouse = open_warehouse(settings)
+    loaded = warehouse.read("select file, status from raw.ingest_log")
     cycles = warehouse.read("select as_of_date, model_version, bundle from riskmart_meta.cycle_runs")
+    with duckdb.connect(str(emulator_build.duckdb_warehouse), read_only=True) as con:
+        ingested_from_disk = dict(con.execute("select file, status from raw.ingest_log").fetchall())
+    # every file of the export, read from gs://, logged as the DuckDB ingest of the folder logged it
+    assert dict(zip(loaded["file"], loaded["status"], strict=True)) == ingested_from_disk
     assert len(cycles) == 1 and pd.Timestamp(cycles["as_of_date"].iloc[0]).date() == DEMO_END_DATE
-    assert cycles["model_version"].iloc[0] == emulator_build.bigquery.trained.model_version
-    assert (settings.publish_path / cycles["bundle"].iloc[0]).is_dir()
-    builds = warehouse.read("select as_of_date from riskmart_meta.feature_builds")
-    assert [pd.Timestamp(day).date() for day in builds["as_of_date"]] == [DEMO_END_DATE]
-    assert len(warehouse.read("select inputs from riskmart_meta.seed_loads")) == 1
-    _, differences = _differences(
-        emulator_build, "marts.fct_client_scores", ("client_id", "score_date"), {"model_version", "scored_at"}
+    version = cycles["model_version"].iloc[0]
+    # trained in the cycle on the rows of a full build: the fixture's model (its version ends in the file's hash)
+    assert version.split("-", 1)[1] == emulator_build.bigquery.trained.model_version.split("-", 1)[1]
+    assert fs.exists(f"riskmart-published/bundles/{cycles['bundle'].iloc[0]}/manifest.json")
+
+    for what in ("downloaded", "already here"):
+        assert f"({what}) from {published}" in " ".join(riskmart("sync").split())
+    bundle = current_bundle(tmp_path / "served")  # every file's size and sha256 checked
+    assert bundle.name == cycles["bundle"].iloc[0] and bundle.model_version == version
+    with duckdb.connect(str(emulator_build.duckdb_warehouse), read_only=True) as con:
+        relation = con.execute(
+            "select * from marts.fct_client_scores where score_date = ? order by client_id", [DEMO_END_DATE]
+        )
+        names = [column[0] for column in relation.description]
+        expected = [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
+    served = sorted(
+        (row for row in pq.read_table(bundle.scores_path).to_pylist() if row["score_date"] == DEMO_END_DATE),
+        key=lambda row: row["client_id"],
     )
-    assert not differences, differences[:10]
+    assert len(served) == len(expected) > 0 and _same_answer(served, expected)

@@ -109,3 +109,31 @@ def test_ingest_writes_where_the_engine_is(tmp_path: Path) -> None:
     )
     assert isinstance(bigquery, BigQueryRawWriter)
     assert (bigquery.project, bigquery.dataset, bigquery.location) == ("p1", "raw", "US")
+
+
+def test_a_landing_url_stays_a_url_and_a_folder_is_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RISKMART_LANDING (or --landing) may be an object store URL: it stays text, `gs://bucket` intact (a Path
+    would fold it into `gs:/bucket`); a folder is a Path; demo data, written to a folder, refuses a URL."""
+    monkeypatch.setenv("RISKMART_LANDING", "gs://lender-exports/daily")
+    settings = Settings()
+    assert settings.landing == "gs://lender-exports/daily"
+    with pytest.raises(SettingsError, match="is a URL, not a local folder"):
+        _ = settings.truth_dir
+    assert Settings(landing="data/landing").landing == Path("data/landing")
+    assert Settings(landing="file:///srv/landing").landing == Path("/srv/landing")
+
+
+def test_a_landing_url_that_cannot_be_listed_is_a_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from riskmart.cli import app
+    from riskmart.operations import ExitCode
+
+    warehouse = str(tmp_path / "w.duckdb")
+    for landing, said in (
+        ("memory://nothing-here/landing", "landing folder memory://nothing-here/landing does not exist"),
+        ("nosuchscheme://bucket/landing", "cannot list the landing nosuchscheme://bucket/landing"),
+    ):
+        result = CliRunner().invoke(app, ["ingest", "--landing", landing, "--warehouse", warehouse])
+        output = " ".join(result.output.split())
+        assert result.exit_code == ExitCode.USAGE and said in output and "what to do:" in output, output
