@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT = "riskmart-emulator"
-# what a missing endpoint would cost instead: the BigQuery client retries for minutes
+# how long a local server may take to answer (a missing BigQuery endpoint would instead cost minutes of the
+# client's retries)
 READY_TIMEOUT_S = 60
 
 
@@ -53,12 +54,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _ready(endpoint: str) -> bool:
+def answers(url: str) -> bool:
+    """True when `url` answers 200."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/readyz", timeout=2) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
             return response.status == 200
     except OSError:
         return False
+
+
+@contextmanager
+def running_server(command: list[str], log_path: Path, ready_url: str, what: str, env=None) -> Iterator[None]:
+    """Start a local server process (its output to `log_path`), wait until `ready_url` answers, yield, stop
+    it. A server that exits or does not answer within READY_TIMEOUT_S raises with its log's end."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not answers(ready_url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{what} did not become ready at {ready_url}: {log_path.read_text(errors='replace')[-2000:]}"
+                )
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextmanager
@@ -87,25 +113,8 @@ def running_emulator(log_path: Path) -> Iterator[Emulator]:
     ]
     # the avro extension would be downloaded too (best effort, but a slow time-out without internet)
     env = {**os.environ, "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false"}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _ready(endpoint):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the BigQuery emulator did not become ready at {endpoint}: "
-                    f"{log_path.read_text(errors='replace')[-2000:]}"
-                )
-            time.sleep(0.2)
+    with running_server(command, log_path, f"{endpoint}/readyz", "the BigQuery emulator", env):
         yield Emulator(endpoint, PROJECT)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # DuckDB's type of a raw column -> BigQuery's (the raw tables hold no other types)

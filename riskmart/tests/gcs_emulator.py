@@ -9,19 +9,13 @@ about 0.1 s each against ~0.01 s one after the other: upload files one by one.""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskmart.tests.bigquery_emulator import free_port
-
-READY_TIMEOUT_S = 30
+from riskmart.tests.bigquery_emulator import free_port, running_server
 
 
 @dataclass(frozen=True)
@@ -37,14 +31,6 @@ class StorageEmulator:
         import gcsfs
 
         return gcsfs.GCSFileSystem(endpoint_url=self.endpoint, token="anon", skip_instance_cache=True)
-
-
-def _ready(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/storage/v1/b", timeout=2) as response:  # noqa: S310 (loopback)
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -63,26 +49,9 @@ def running_storage_emulator(log_path: Path, buckets: tuple[str, ...]) -> Iterat
         str(port),
     ]
     command += ["--in-memory", "--default-bucket", buckets[0]]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _ready(endpoint):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the Cloud Storage emulator did not start at {endpoint}: "
-                    f"{log_path.read_text(errors='replace')[-2000:]}"
-                )
-            time.sleep(0.2)
+    with running_server(command, log_path, f"{endpoint}/storage/v1/b", "the Cloud Storage emulator"):
         emulator = StorageEmulator(endpoint)
         fs = emulator.filesystem()
         for bucket in buckets[1:]:
             fs.mkdir(bucket)
         yield emulator
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
