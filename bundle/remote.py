@@ -139,8 +139,7 @@ def sync_bundle(url: str, publish_dir: Path, keep: int = KEEP_BUNDLES) -> tuple[
             shutil.rmtree(final)  # a damaged copy nobody serves: downloaded again below
     downloaded = not final.is_dir()
     if downloaded:
-        temp = publish_dir / f".{name}.tmp"
-        shutil.rmtree(temp, ignore_errors=True)
+        temp = publish_dir / f".{name}.{os.getpid()}.tmp"  # another sync of the same bundle has its own
         try:
             remote = f"{root}/{name}"
             manifest = fs.cat_file(f"{remote}/{MANIFEST_FILE}")
@@ -161,7 +160,8 @@ def sync_bundle(url: str, publish_dir: Path, keep: int = KEEP_BUNDLES) -> tuple[
                     f"bundle {name} downloaded from {url} does not match its manifest ({exc}); the local"
                     f" {CURRENT_FILE} is unchanged"
                 ) from None
-            os.replace(temp, final)
+            if not final.is_dir():  # else another sync moved the same bundle into place first
+                os.replace(temp, final)
         except FileNotFoundError as exc:
             raise BundleError(
                 f"bundle {name} at {url} is incomplete ({exc.filename or exc}); the local {CURRENT_FILE} is"
