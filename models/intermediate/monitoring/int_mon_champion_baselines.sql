@@ -1,7 +1,3 @@
--- ephemeral: inlined into the marts that read it (read by three marts, a few hundred rows); a node of its own costs the daily build
--- more in dbt's per-node work than its query does
-{{ config(materialized='ephemeral') }}
-
 -- the champion's reference distributions, each with how its variable is judged and where the history starts:
 -- what every drift mart compares with (mon_feature_bins and mon_feature_drift read the features' rows,
 -- mon_score_drift the score's)

@@ -1,7 +1,3 @@
--- ephemeral: inlined into the marts that read it (read by two marts, one row per feature date); a node of its own costs the daily build
--- more in dbt's per-node work than its query does
-{{ config(materialized='ephemeral') }}
-
 -- what a feature judged month over month is compared with: the end of the calendar month before the date's
 with
 
