@@ -108,9 +108,10 @@ def remove_old_remote_bundles(url: str, keep: int = KEEP_BUNDLES) -> list[str]:
 
 def sync_bundle(url: str, publish_dir: Path, keep: int = KEEP_BUNDLES) -> tuple[str, bool]:
     """Make the local publish folder serve the bundle the CURRENT object under `url` names (what the API and
-    the dashboard read when the bundles are published to an object store): download that bundle unless a
-    copy here checks against its manifest, check every file's size and sha256, move the folder into place,
-    and only then swap the local CURRENT; bundles beyond the newest `keep` are removed. Returns (the
+    the dashboard read when the bundles are published to an object store): nothing when the local CURRENT
+    names it already; else download it (unless a copy here checks against its manifest), check every file's
+    size and sha256, move the folder into place, and only then swap the local CURRENT; bundles beyond the
+    newest `keep` are removed. Returns (the
     bundle's name, whether it was downloaded). A sync that fails leaves the local CURRENT as it was."""
     import fsspec
 
@@ -130,12 +131,12 @@ def sync_bundle(url: str, publish_dir: Path, keep: int = KEEP_BUNDLES) -> tuple[
     check_bundle_name(name, publish_dir)
     publish_dir.mkdir(parents=True, exist_ok=True)
     final = publish_dir / name
+    if final.is_dir() and current_bundle_name(publish_dir) == name:
+        return name, False  # served already: a bundle never changes once CURRENT names it (readers verify it)
     if final.is_dir():
         try:
             open_bundle(final, verify=True)
         except BundleError:
-            if current_bundle_name(publish_dir) == name:
-                raise  # never replace the folder a reader may be serving; the next publish gives a new name
             shutil.rmtree(final)  # a damaged copy nobody serves: downloaded again below
     downloaded = not final.is_dir()
     if downloaded:

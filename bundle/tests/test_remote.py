@@ -102,6 +102,13 @@ def test_a_sync_serves_the_remote_current_bundle_locally_and_again_downloads_not
         names.append(name)
     assert sorted(p.name for p in local.iterdir()) == sorted([CURRENT_FILE, *names])  # no temporary folder
 
+    # the remote CURRENT goes back to an older bundle whose local copy was damaged: downloaded again, checked
+    (local / names[0] / "scores.parquet").write_text("damaged", encoding="utf-8")
+    fs, root = fsspec.core.url_to_fs(url)
+    fs.pipe_file(f"{root}/{CURRENT_FILE}", f"{names[0]}\n".encode())
+    assert sync_bundle(url, local, keep=2) == (names[0], True)
+    assert current_bundle(local).file("scores.parquet").read_text(encoding="utf-8") == "second"
+
 
 def test_a_sync_of_a_corrupt_or_missing_bundle_leaves_the_local_current_unchanged(tmp_path: Path) -> None:
     """A remote file that does not match the manifest, or is missing, fails the sync with a BundleError
