@@ -648,6 +648,9 @@ def test_a_first_riskmart_run_on_bigquery_from_and_to_cloud_storage(
     # trained in the cycle on the rows of a full build: the fixture's model (its version ends in the file's hash)
     assert version.split("-", 1)[1] == emulator_build.bigquery.trained.model_version.split("-", 1)[1]
     assert fs.exists(f"riskmart-published/bundles/{cycles['bundle'].iloc[0]}/manifest.json")
+    builds = warehouse.read("select as_of_date from riskmart_meta.feature_builds")
+    assert [pd.Timestamp(day).date() for day in builds["as_of_date"]] == [DEMO_END_DATE]
+    assert len(warehouse.read("select inputs from riskmart_meta.seed_loads")) == 1
 
     for what in ("downloaded", "already here"):
         assert f"({what}) from {published}" in " ".join(riskmart("sync").split())
