@@ -63,8 +63,8 @@ def run_demo_cycle(
 # `make test` runs two xdist workers that each take whole files, in the order collected here (--dist loadfile
 # --no-loadscope-reorder). The longest files go first, so that no worker starts a long file near the end while
 # the other one idles. Worker-seconds per file from `pytest --durations=0` on a quiet machine, 2026-12-07 at
-# 654ebf0 (the first two: their slowest tests in the fresh clone of bd2555b, 2026-12-07); a file not listed keeps its place
-# after these.
+# 654ebf0 (the first two: their slowest tests in the fresh clone of bd2555b, 2026-12-07); a file not listed
+# keeps its place after these.
 LONGEST_FIRST = (
     "riskmart/tests/test_bigquery_emulator.py",  # ~355 s (fixture 157, the first run on BigQuery 125)
     "riskmart/tests/test_crash_safety.py",  # ~250 s
