@@ -43,8 +43,9 @@ def current_bundle_name(publish_dir: Path) -> str | None:
     return name
 
 
-def check_bundle_name(name: str, publish_dir: Path) -> None:
-    """Raise BundleError unless `name` (as CURRENT holds it) names a bundle folder directly in publish_dir."""
+def check_bundle_name(name: str, publish_dir: Path | str) -> None:
+    """Raise BundleError unless `name` (as CURRENT holds it) names a bundle folder directly in publish_dir (a
+    folder, or the URL a bundle is synced from)."""
     if Path(name).name != name or name in {".", ".."}:
         raise BundleError(f"CURRENT names {name!r}, which is not a folder in {publish_dir}")
     if not name.startswith(BUNDLE_PREFIX):

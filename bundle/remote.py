@@ -128,7 +128,7 @@ def sync_bundle(url: str, publish_dir: Path, keep: int = KEEP_BUNDLES) -> tuple[
             f"{url} has no {CURRENT_FILE}: nothing was published there yet; publish first"
             f" (`riskmart run` or `riskmart publish` with RISKMART_PUBLISH_URL={url})"
         )
-    check_bundle_name(name, publish_dir)
+    check_bundle_name(name, url)
     publish_dir.mkdir(parents=True, exist_ok=True)
     final = publish_dir / name
     if final.is_dir() and current_bundle_name(publish_dir) == name:

@@ -133,3 +133,14 @@ def test_a_sync_of_a_corrupt_or_missing_bundle_leaves_the_local_current_unchange
 def test_a_sync_from_where_nothing_was_published_says_so(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="has no CURRENT: nothing was published there yet"):
         sync_bundle(_url(), tmp_path / "served")
+
+
+def test_a_sync_refuses_a_remote_current_that_names_no_bundle_folder(tmp_path: Path) -> None:
+    """A CURRENT object naming a path outside the bundles is refused, naming where it came from; nothing is
+    written locally."""
+    url = _url()
+    fs, root = fsspec.core.url_to_fs(url)
+    fs.pipe_file(f"{root}/{CURRENT_FILE}", b"../elsewhere\n")
+    with pytest.raises(BundleError, match=f"CURRENT names '../elsewhere', which is not a folder in {url}"):
+        sync_bundle(url, tmp_path / "served")
+    assert not (tmp_path / "served").exists()
