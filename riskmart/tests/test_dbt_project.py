@@ -340,6 +340,41 @@ def test_column_checks_fail_on_a_value_out_of_bounds_and_name_its_column(demo_cy
     }
 
 
+def test_daily_staging_tests_read_the_latest_exports_and_a_full_test_reads_every_one(demo_cycle, tmp_path):
+    """A staging test's `__recent_exports__` filter keeps the rows of the latest `staging_test_days` (7) export
+    dates, bounded by the newest export date read when the test runs: a row broken in the export 7 days before
+    the newest passes the daily test and fails a --full-refresh build's (every row); one broken 6 days before
+    fails the daily test too."""
+    test = "column_checks_stg_lender__clients_"
+    settings = Settings(warehouse=tmp_path / "warehouse" / "riskmart.duckdb")
+    settings.warehouse.parent.mkdir()
+    shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
+
+    def break_hash(days_before_newest: int) -> None:
+        with duckdb.connect(str(settings.warehouse)) as con:
+            newest = con.execute("select max(export_date) from staging.stg_lender__clients").fetchone()[0]
+            export = newest - timedelta(days=days_before_newest)
+            broken = con.execute(
+                "update staging.stg_lender__clients set tax_id_hash = 'tooshort'"
+                " where rowid = (select min(rowid) from staging.stg_lender__clients where export_date = ?)",
+                [export],
+            ).fetchone()[0]
+            assert broken == 1, f"the demo history has an export on {export}"
+
+    def status(*flags: str) -> str:
+        try:
+            run_dbt(settings, ["build", *flags, "--select", test], as_of=demo_cycle.as_of)
+        except DbtError:
+            pass
+        return _test_statuses(settings)[test]
+
+    break_hash(7)
+    assert status() == "pass"
+    assert status("--full-refresh") == "fail"
+    break_hash(6)
+    assert status() == "fail"
+
+
 # (YAML file, text, its broken replacement, the column_checks test, the compilation error it must raise)
 BROKEN_DECLARATIONS = [
     # a column renamed in the YAML (or dropped from the table): a raw source's columns are looked up
