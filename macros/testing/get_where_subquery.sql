@@ -22,8 +22,9 @@
     The newest export date is read when the test runs (dbt compiles a test just before it runs it, after its
     model is built) and written into the filter as a date literal: a bound from a subquery is known only while
     the query runs, so DuckDB read every row group of a 15 M-row staging table to apply it, where a literal
-    lets it skip the row groups of older exports by their min/max (BigQuery prunes partitions on a constant
-    the same way). A relation not built yet, or empty, is read whole (it holds no row to skip). -#}
+    lets it skip the row groups of older exports by their min/max. (BigQuery prunes partitions only on a
+    constant too, but staging is not partitioned there yet.) A relation not built yet, or empty, is read
+    whole (it holds no row to skip). -#}
 {% macro recent_exports_filter(relation) -%}
     {%- set days = var('staging_test_days', 7) -%}
     {%- if flags.FULL_REFRESH or days is none or not execute -%}
