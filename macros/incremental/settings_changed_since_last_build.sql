@@ -4,7 +4,12 @@
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set last = last_build_settings() -%}
-    {{ return(last is none or last.ingested_through is none
-        or last.settings_fingerprint != settings_fingerprint()) }}
+    {#- asked by the model's SQL and by its post-hooks: answered once per invocation (build_settings_memo) -#}
+    {%- set memo = build_settings_memo() -%}
+    {%- if 'settings_changed' not in memo -%}
+        {%- set last = last_build_settings() -%}
+        {%- do memo.update({'settings_changed': last is none or last.ingested_through is none
+            or last.settings_fingerprint != settings_fingerprint()}) -%}
+    {%- endif -%}
+    {{ return(memo['settings_changed']) }}
 {%- endmacro %}

@@ -14,8 +14,18 @@
 {%- endmacro %}
 
 {#- Fingerprint (md5) of the current content of every seed upstream of the model being built; '' when it
-    has none. Runs a query, so only call it at execution time. -#}
+    has none. Runs a query (once per model and invocation: build_settings_memo), so only call it at
+    execution time. -#}
 {% macro settings_fingerprint() -%}
+    {%- set memo = build_settings_memo() -%}
+    {%- if 'settings_fingerprint' not in memo -%}
+        {%- do memo.update({'settings_fingerprint': seeds_fingerprint()}) -%}
+    {%- endif -%}
+    {{ return(memo['settings_fingerprint']) }}
+{%- endmacro %}
+
+{#- settings_fingerprint's query, run every time. -#}
+{% macro seeds_fingerprint() -%}
     {%- set seeds = upstream_seeds(model.unique_id) | sort(attribute='unique_id') -%}
     {%- if not seeds -%}
         {{ return('') }}
