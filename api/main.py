@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.audit import AuditLog
-from api.errors import BodyLimitMiddleware, install_error_handlers
-from api.metrics import Metrics, MetricsMiddleware
+from api.errors import install_error_handlers
+from api.metrics import Metrics
+from api.middleware import ApiMiddleware
 from api.repository import PublishedSnapshotRepository
 from api.routes import applicants, model, ops, scores
-from api.security import SCHEME_NAME, SECURITY_SCHEME, ApiKeyMiddleware, KeyRing, is_protected
+from api.security import SCHEME_NAME, SECURITY_SCHEME, KeyRing, is_protected
 from api.settings import ApiSettings, get_api_settings
 
 log = logging.getLogger("riskmart.api")
@@ -98,7 +99,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(applicants.router)
     app.include_router(model.router)
     app.include_router(ops.router)
-    app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(ApiKeyMiddleware, keyring=keyring)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Metrics, the API key and the body limit, in that order, as one ASGI layer (api/middleware.py).
+    app.add_middleware(ApiMiddleware, keyring=keyring, metrics=app.state.metrics)
     return app
