@@ -207,3 +207,28 @@ def test_free_text_values_read_from_arrow_buffers(tmp_path: Path) -> None:
     assert [column.value(i) for i in range(len(values))] == values
     no_nulls = FreeTextColumn.of(pa.array(["a", "", "bc"], pa.string()))
     assert no_nulls.validity is None and [no_nulls.value(i) for i in range(3)] == ["a", "", "bc"]
+
+
+def test_the_hot_copy_of_the_route_leaves_the_openapi_document_as_it_was(server) -> None:
+    """The score route also sits on the app itself, ahead of the included routers (api/main.py): the
+    document served is the one without that copy, and generating it warns of no duplicate operation."""
+    import warnings
+
+    from fastapi.routing import APIRoute
+
+    from api.main import create_app
+    from api.settings import ApiSettings
+
+    app = create_app(ApiSettings(api_keys=KEY))
+    hot = [r for r in app.router.routes if isinstance(r, APIRoute) and r.name == "client_score"]
+    assert len(hot) == 1 and not hot[0].include_in_schema
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_copy = app.openapi()
+    app.router.routes.remove(hot[0])
+    app.openapi_schema = None
+    assert with_copy == app.openapi()
+    with server.client() as client:
+        assert client.get("/openapi.json").json() == with_copy
+    operation = with_copy["paths"]["/v1/clients/{client_id}/score"]
+    assert list(operation) == ["get"] and operation["get"]["operationId"] == "client_score"
