@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -271,15 +272,56 @@ class Snapshot:
         at = lo + int(np.searchsorted(self.day_of_row[lo:hi], day))
         return at if at < hi and self.day_of_row[at] == day else None
 
+    @cached_property
+    def _row_columns(self) -> tuple:
+        """The columns of one row, in the order `row` reads them."""
+        f, n, t, x = self.floats, self.ints, self.texts, self.free_texts
+        reasons = tuple(
+            (k, t[f"reason_{k}"], x[f"reason_{k}_value"], n[f"reason_{k}_points"]) for k in REASON_RANKS
+        )
+        return (
+            f["probability_of_default"], f["model_probability"], f["rule_probability"], n["score"],
+            t["score_band"], n["rule_score"], t["segment"], t["risk_level"], t["recommended_action"],
+            t["model_version"], t["scored_by"], reasons,
+        )  # fmt: skip
+
     def row(self, i: int) -> dict[str, Any]:
-        """One row as the API's ClientScore shape; scalar reads, the fast path of single lookups."""
-        # .item() gives Python numbers straight away, without numpy scalars in between
-        floats = {name: _float_or_none(arr.item(i)) for name, arr in self.floats.items()}
-        ints = {name: _int_or_none(arr.item(i)) for name, arr in self.ints.items()}
-        texts = {name: col.values[col.codes.item(i)] for name, col in self.texts.items()}
-        texts |= {name: col.value(i) for name, col in self.free_texts.items()}
-        client, day = self.client_ids[self.client_of_row.item(i)], self.dates[self.day_of_row.item(i)]
-        return _record(client, day, floats, ints, texts)
+        """One row as the API's ClientScore shape (what `_record` makes of it); scalar reads, the fast path
+        of single lookups: .item() gives Python numbers without numpy scalars in between, and only the
+        reasons a row has are read."""
+        pd, mp, rp, score, band, rule_score, segment, level, action, version, scored_by, reason_columns = (
+            self._row_columns
+        )
+        reasons = []
+        for k, reason_column, value_column, points_column in reason_columns:
+            reason = reason_column.values[reason_column.codes.item(i)]
+            if reason is not None:
+                points = points_column.item(i)
+                reasons.append(
+                    {
+                        "rank": k,
+                        "reason": reason,
+                        "value": value_column.value(i),
+                        "points": None if points != points else int(points),
+                    }
+                )
+        p, m, r, s, rs = pd.item(i), mp.item(i), rp.item(i), score.item(i), rule_score.item(i)
+        return {
+            "client_id": self.client_ids[self.client_of_row.item(i)],
+            "score_date": self.dates[self.day_of_row.item(i)],
+            "probability_of_default": None if p != p else p,
+            "model_probability": None if m != m else m,
+            "rule_probability": None if r != r else r,
+            "score": None if s != s else int(s),
+            "score_band": band.values[band.codes.item(i)],
+            "rule_score": None if rs != rs else int(rs),
+            "segment": segment.values[segment.codes.item(i)],
+            "risk_level": level.values[level.codes.item(i)],
+            "recommended_action": action.values[action.codes.item(i)],
+            "reasons": reasons,
+            "model_version": version.values[version.codes.item(i)],
+            "scored_by": scored_by.values[scored_by.codes.item(i)],
+        }
 
     def materialize(self, rows: np.ndarray | slice) -> list[dict[str, Any]]:
         """Many rows as the API's ClientScore shape: one vectorized read per column."""
@@ -338,14 +380,6 @@ def _record(
         "model_version": t["model_version"],
         "scored_by": t["scored_by"],
     }
-
-
-def _float_or_none(value: Any) -> float | None:
-    return None if value != value else float(value)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value != value else int(value)
 
 
 def _nullable(values: list[float]) -> list[float | None]:
