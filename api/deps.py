@@ -1,7 +1,7 @@
 """What the routes get from the app, as Annotated aliases (FastAPI full-stack template style) and one
 plain helper.
 
-The caller is authenticated before routing, by `api.security.ApiKeyMiddleware`; the routes read who it
+The caller is authenticated before routing, by `api.middleware.ApiMiddleware`; the routes read who it
 is, the repository and the audit log with `access_of(request)`. That is a function call, not a
 `Depends`: FastAPI spends ~15 us solving each dependency, as much as the rest of a score lookup.
 """

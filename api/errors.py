@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -124,39 +124,3 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             500, ErrorCode.INTERNAL_ERROR, "the service failed to answer; it has been logged"
         )
-
-
-class BodyLimitMiddleware:
-    """413 (in the API's error shape) for bodies over MAX_BODY_BYTES, declared or streamed.
-
-    FastAPI's own max_body_size answers in plain text, which would break the one error shape.
-    """
-
-    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                response = error_response(
-                    413, ErrorCode.BODY_TOO_LARGE, f"request bodies are limited to {self.max_bytes} bytes"
-                )
-                await response(scope, receive, send)
-                return
-        received = 0
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # FastAPI passes HTTPException through its body parsing untouched (others become 400).
-                    raise HTTPException(413, f"request bodies are limited to {self.max_bytes} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)

@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from api.audit import AuditLog
-from api.errors import BodyLimitMiddleware, install_error_handlers
-from api.metrics import Metrics, MetricsMiddleware
+from api.errors import install_error_handlers
+from api.metrics import Metrics
+from api.middleware import ApiMiddleware
 from api.repository import PublishedSnapshotRepository
 from api.routes import applicants, model, ops, scores
-from api.security import SCHEME_NAME, SECURITY_SCHEME, ApiKeyMiddleware, KeyRing, is_protected
+from api.security import SCHEME_NAME, SECURITY_SCHEME, KeyRing, is_protected
 from api.settings import ApiSettings, get_api_settings
 
 log = logging.getLogger("riskmart.api")
@@ -94,11 +96,17 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.openapi = _openapi_with_api_key(app)
     install_error_handlers(app)
+    # The hottest route also sits on the app itself, ahead of the included routers: FastAPI's matching
+    # through an included router costs ~14 us a request, as much as the rest of a cached score lookup.
+    # The same endpoint answers; the OpenAPI entry stays the router's (this copy is not in the schema).
+    hot = next(r for r in scores.router.routes if isinstance(r, APIRoute) and r.name == "client_score")
+    app.add_api_route(
+        hot.path, hot.endpoint, methods=sorted(hot.methods), name=hot.name, include_in_schema=False
+    )
     app.include_router(scores.router)
     app.include_router(applicants.router)
     app.include_router(model.router)
     app.include_router(ops.router)
-    app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(ApiKeyMiddleware, keyring=keyring)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Metrics, the API key and the body limit, in that order, as one ASGI layer (api/middleware.py).
+    app.add_middleware(ApiMiddleware, keyring=keyring, metrics=app.state.metrics)
     return app

@@ -1,15 +1,13 @@
 """Prometheus metrics in the text exposition format: request counts and latency per route, snapshot age.
 
 Counters live in this process (one uvicorn worker); Prometheus sums the workers' series it scrapes.
-The ASGI middleware below is pure ASGI (no BaseHTTPMiddleware) so it costs microseconds per request.
+`api.middleware.ApiMiddleware` times and counts every request.
 """
 
 from __future__ import annotations
 
-import time
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -27,12 +25,8 @@ class Metrics:
         series = self.latency.get((route, method))
         if series is None:
             series = self.latency[(route, method)] = [0.0] * (len(LATENCY_BUCKETS) + 3)
-        for k, bound in enumerate(LATENCY_BUCKETS):
-            if seconds <= bound:
-                series[k] += 1
-                break
-        else:
-            series[len(LATENCY_BUCKETS)] += 1
+        # the first bucket whose bound is >= seconds; past the last one, the +Inf slot
+        series[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         series[-2] += seconds
         series[-1] += 1
 
@@ -68,33 +62,3 @@ class Metrics:
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-class MetricsMiddleware:
-    """Times every HTTP request and counts it under its route template (not the raw path)."""
-
-    def __init__(self, app: Callable, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            # Unmatched paths share one series so that random URLs cannot blow up the label set.
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
-            self.metrics.observe(template, method, status, time.perf_counter() - started)

@@ -15,9 +15,11 @@ import bisect
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,9 +27,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from api.schemas import ModelCard, RecommendedAction, RiskLevel, ScoredBy
+from api.schemas import ClientScore, ModelCard, RecommendedAction, RiskLevel, ScoredBy
 from bundle import CURRENT_FILE, Bundle, BundleError, check_bundle_name, open_bundle
 from scoring.applicant import ApplicantScorer, ApplicantScoringUnavailable
 
@@ -84,6 +86,8 @@ class ScoreRepository(Protocol):
 
     def score(self, client_id: str, on: date | None) -> dict[str, Any]: ...
 
+    def score_json(self, client_id: str, on: date | None) -> bytes: ...
+
     def history(self, client_id: str, start: date | None, end: date | None) -> list[dict[str, Any]]: ...
 
     def lookup(self, client_ids: Sequence[str], on: date | None) -> LookupResult: ...
@@ -139,6 +143,79 @@ class TextColumn:
             return None
 
 
+@dataclass(frozen=True)
+class FreeTextColumn:
+    """Arrow strings, with their offsets and bytes at hand: one value is read without an Arrow scalar."""
+
+    array: pa.Array
+    offsets: np.ndarray
+    data: memoryview
+    validity: bytes | None  # Arrow's bitmap (bit i set: row i has a value); None when no row is empty
+
+    @classmethod
+    def of(cls, array: pa.Array) -> FreeTextColumn:
+        if array.type != pa.string():  # int32 offsets
+            raise TypeError(f"a free text column is Arrow string, not {array.type}")
+        validity, offsets, data = array.buffers()
+        start = array.offset
+        return cls(
+            array,
+            np.frombuffer(offsets, dtype=np.int32)[start : start + len(array) + 1],
+            memoryview(data if data is not None else b""),
+            None if array.null_count == 0 else bytes(validity),
+        )
+
+    def value(self, i: int) -> str | None:
+        if self.validity is not None:
+            bit = self.array.offset + i
+            if not (self.validity[bit >> 3] >> (bit & 7)) & 1:
+                return None
+        return str(self.data[self.offsets.item(i) : self.offsets.item(i + 1)], "utf-8")
+
+
+class ResponseCache:
+    """The JSON of the rows a snapshot has already answered, the `capacity` most recently used ones.
+
+    Lives in its Snapshot, so a newly loaded snapshot starts empty and the old one goes with its snapshot.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[int, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, row: int) -> bytes | None:
+        body = self._items.get(row)
+        if body is not None:
+            try:
+                self._items.move_to_end(row)
+            except KeyError:  # evicted by another thread in between: still the right bytes
+                pass
+        return body
+
+    def put(self, row: int, body: bytes) -> None:
+        if self.capacity <= 0:
+            return
+        self._items[row] = body
+        while len(self._items) > self.capacity:
+            try:
+                self._items.popitem(last=False)
+            except KeyError:  # emptied by another thread
+                break
+
+
+# One client's score as the API sends it: validated against ClientScore and serialized by pydantic, as
+# FastAPI would with response_model=ClientScore.
+_CLIENT_SCORE = TypeAdapter(ClientScore)
+SCORE_CACHE_ROWS = 100_000
+
+
+def client_score_json(record: dict[str, Any]) -> bytes:
+    return _CLIENT_SCORE.dump_json(_CLIENT_SCORE.validate_python(record))
+
+
 @dataclass
 class Snapshot:
     """One published snapshot in memory. Rows are sorted by (client_id, score_date)."""
@@ -155,12 +232,14 @@ class Snapshot:
     floats: dict[str, np.ndarray]  # NaN = null
     ints: dict[str, np.ndarray]  # stored as float32 (NaN = null; exact below 2**24) or float64
     texts: dict[str, TextColumn]
-    free_texts: dict[str, pa.Array]
+    free_texts: dict[str, FreeTextColumn]
     rows_by_day: np.ndarray  # row numbers sorted by (score_date, client_id)
     client_by_day: np.ndarray  # client number of each entry of rows_by_day
     day_bounds: dict[int, tuple[int, int]]  # day -> slice of rows_by_day
     dates: dict[int, date] = field(default_factory=dict)
     scorer: ApplicantScorer | None = None  # the bundle's applicant scorer (None: loaded from a bare file)
+    # ClientScore JSON of rows already served (`PublishedSnapshotRepository.score_json`)
+    responses: ResponseCache = field(default_factory=lambda: ResponseCache(SCORE_CACHE_ROWS))
 
     @property
     def rows(self) -> int:
@@ -193,21 +272,64 @@ class Snapshot:
         at = lo + int(np.searchsorted(self.day_of_row[lo:hi], day))
         return at if at < hi and self.day_of_row[at] == day else None
 
+    @cached_property
+    def _row_columns(self) -> tuple:
+        """The columns of one row, in the order `row` reads them."""
+        f, n, t, x = self.floats, self.ints, self.texts, self.free_texts
+        reasons = tuple(
+            (k, t[f"reason_{k}"], x[f"reason_{k}_value"], n[f"reason_{k}_points"]) for k in REASON_RANKS
+        )
+        return (
+            f["probability_of_default"], f["model_probability"], f["rule_probability"], n["score"],
+            t["score_band"], n["rule_score"], t["segment"], t["risk_level"], t["recommended_action"],
+            t["model_version"], t["scored_by"], reasons,
+        )  # fmt: skip
+
     def row(self, i: int) -> dict[str, Any]:
-        """One row as the API's ClientScore shape; scalar reads, the fast path of single lookups."""
-        floats = {name: _float_or_none(arr[i]) for name, arr in self.floats.items()}
-        ints = {name: _int_or_none(arr[i]) for name, arr in self.ints.items()}
-        texts = {name: col.values[col.codes[i]] for name, col in self.texts.items()}
-        texts |= {name: arr[i].as_py() for name, arr in self.free_texts.items()}
-        client, day = self.client_ids[self.client_of_row[i]], self.dates[int(self.day_of_row[i])]
-        return _record(client, day, floats, ints, texts)
+        """One row as the API's ClientScore shape (what `_record` makes of it); scalar reads, the fast path
+        of single lookups: .item() gives Python numbers without numpy scalars in between, and only the
+        reasons a row has are read."""
+        pd, mp, rp, score, band, rule_score, segment, level, action, version, scored_by, reason_columns = (
+            self._row_columns
+        )
+        reasons = []
+        for k, reason_column, value_column, points_column in reason_columns:
+            reason = reason_column.values[reason_column.codes.item(i)]
+            if reason is not None:
+                points = points_column.item(i)
+                reasons.append(
+                    {
+                        "rank": k,
+                        "reason": reason,
+                        "value": value_column.value(i),
+                        "points": None if points != points else int(points),
+                    }
+                )
+        p, m, r, s, rs = pd.item(i), mp.item(i), rp.item(i), score.item(i), rule_score.item(i)
+        return {
+            "client_id": self.client_ids[self.client_of_row.item(i)],
+            "score_date": self.dates[self.day_of_row.item(i)],
+            "probability_of_default": None if p != p else p,
+            "model_probability": None if m != m else m,
+            "rule_probability": None if r != r else r,
+            "score": None if s != s else int(s),
+            "score_band": band.values[band.codes.item(i)],
+            "rule_score": None if rs != rs else int(rs),
+            "segment": segment.values[segment.codes.item(i)],
+            "risk_level": level.values[level.codes.item(i)],
+            "recommended_action": action.values[action.codes.item(i)],
+            "reasons": reasons,
+            "model_version": version.values[version.codes.item(i)],
+            "scored_by": scored_by.values[scored_by.codes.item(i)],
+        }
 
     def materialize(self, rows: np.ndarray | slice) -> list[dict[str, Any]]:
         """Many rows as the API's ClientScore shape: one vectorized read per column."""
         floats = {name: _nullable(arr[rows].tolist()) for name, arr in self.floats.items()}
         ints = {name: _nullable_int(arr[rows].tolist()) for name, arr in self.ints.items()}
         texts = {name: [col.values[c] for c in col.codes[rows].tolist()] for name, col in self.texts.items()}
-        for name, arr in self.free_texts.items():
+        for name, col in self.free_texts.items():
+            arr = col.array
             if isinstance(rows, slice):
                 texts[name] = arr.slice(rows.start, rows.stop - rows.start).to_pylist()
             else:
@@ -258,14 +380,6 @@ def _record(
         "model_version": t["model_version"],
         "scored_by": t["scored_by"],
     }
-
-
-def _float_or_none(value: Any) -> float | None:
-    return None if value != value else float(value)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value != value else int(value)
 
 
 def _nullable(values: list[float]) -> list[float | None]:
@@ -375,7 +489,10 @@ def load_snapshot(
         code_type = np.int16 if len(values) < 2**15 - 1 else np.int32
         codes = encoded_text.indices.fill_null(len(values)).to_numpy().astype(code_type)[perm]
         texts[name] = TextColumn(codes, [*values, None])
-    free_texts = {name: column(name, pa.string(), False).take(pa.array(perm)) for name in FREE_TEXT_COLUMNS}
+    free_texts = {
+        name: FreeTextColumn.of(column(name, pa.string(), False).take(pa.array(perm)))
+        for name in FREE_TEXT_COLUMNS
+    }
 
     rows_by_day = np.lexsort((clients, days)).astype(np.int32)
     days_sorted = days[rows_by_day]
@@ -422,9 +539,12 @@ class PublishedSnapshotRepository:
     """Scores from the bundle `<publish_dir>/CURRENT` names, reloaded in the background when CURRENT
     changes."""
 
-    def __init__(self, publish_dir: Path, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, publish_dir: Path, poll_seconds: float = 1.0, score_cache_rows: int = SCORE_CACHE_ROWS
+    ) -> None:
         self.publish_dir = publish_dir
         self.poll_seconds = poll_seconds
+        self.score_cache_rows = score_cache_rows
         self._snapshot: Snapshot | None = None
         self._pointer_state: tuple[int, int, int] | None = None
         self._failed: str | None = None
@@ -475,6 +595,7 @@ class PublishedSnapshotRepository:
         except (BundleError, SnapshotError, OSError) as exc:
             self._record_failure(name, str(exc))
             return False
+        snapshot.responses = ResponseCache(self.score_cache_rows)
         self._snapshot = snapshot  # the swap: one reference assignment, requests in flight keep theirs
         # Arrow's allocator keeps what the load freed (the read table, casts) unless told to give it back.
         pa.default_memory_pool().release_unused()
@@ -508,11 +629,26 @@ class PublishedSnapshotRepository:
 
     def score(self, client_id: str, on: date | None) -> dict[str, Any]:
         snap = self.snapshot
+        return snap.row(self._score_row(snap, client_id, on))
+
+    def score_json(self, client_id: str, on: date | None) -> bytes:
+        """`score` as the API's ClientScore JSON: validated and serialized by pydantic the first time a
+        row is asked for, then the same bytes from the snapshot's cache until a newer snapshot replaces it."""
+        snap = self.snapshot
+        row = self._score_row(snap, client_id, on)
+        body = snap.responses.get(row)
+        if body is None:
+            body = client_score_json(snap.row(row))
+            snap.responses.put(row, body)
+        return body
+
+    @staticmethod
+    def _score_row(snap: Snapshot, client_id: str, on: date | None) -> int:
         lo, hi = snap.client_rows(client_id)
         row = hi - 1 if on is None else snap.row_on(lo, hi, day_number(on))
         if row is None:
             raise NoScoreOnDate(on)
-        return snap.row(row)
+        return row
 
     def history(self, client_id: str, start: date | None, end: date | None) -> list[dict[str, Any]]:
         snap = self.snapshot

@@ -9,10 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from api.errors import error_response
-from api.schemas import ErrorCode
 
 HASH_PREFIX = "sha256:"
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
@@ -97,36 +93,3 @@ SECURITY_SCHEME = {
 def is_protected(path: str) -> bool:
     """Everything but /health, /ready and the API's own documentation needs a key."""
     return path.startswith(PROTECTED_PREFIXES)
-
-
-class ApiKeyMiddleware:
-    """Authenticates every protected request before routing: 401/403 in the API's error shape, else
-    the caller's key id in `scope["state"]["caller"]`. A caller without a valid key learns nothing else,
-    not even whether a path or a parameter is valid."""
-
-    def __init__(self, app: Any, keyring: KeyRing) -> None:
-        self.app = app
-        self.keyring = keyring
-        self._header = API_KEY_HEADER.lower().encode("ascii")
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not is_protected(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        # Keys are configured as UTF-8 text; a header that is not UTF-8 cannot match one anyway.
-        presented = next(
-            (v.decode("utf-8", "replace") for k, v in scope["headers"] if k == self._header), None
-        )
-        try:
-            caller = self.keyring.authenticate(presented)
-        except RevokedKey as exc:
-            await error_response(403, ErrorCode.KEY_REVOKED, str(exc))(scope, receive, send)
-            return
-        except MissingKey as exc:
-            response = error_response(
-                401, ErrorCode.UNAUTHENTICATED, str(exc), headers={"WWW-Authenticate": "ApiKey"}
-            )
-            await response(scope, receive, send)
-            return
-        scope.setdefault("state", {})["caller"] = caller
-        await self.app(scope, receive, send)

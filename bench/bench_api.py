@@ -126,10 +126,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_load(port: int, paths: list[str], connections: int, requests: int, seconds: float, pid: int) -> dict:
+def run_load(
+    port: int,
+    paths: list[str],
+    connections: int,
+    requests: int,
+    seconds: float,
+    pid: int,
+    warmup_paths: list[str] | None = None,
+) -> dict:
     import uvloop
 
-    uvloop.run(_load(port, paths, connections, min(2000, requests), 2))  # warm-up
+    warmup = paths if warmup_paths is None else warmup_paths
+    uvloop.run(_load(port, warmup, connections, min(2000, requests), 2))  # warm-up
     cpu = _cpu_seconds(pid)
     latencies, errors, elapsed = uvloop.run(_load(port, paths, connections, requests, seconds))
     cpu = _cpu_seconds(pid) - cpu
@@ -146,6 +155,20 @@ def run_load(port: int, paths: list[str], connections: int, requests: int, secon
         "p99_ms": round(float(np.percentile(ms, 99)), 3),
         "max_ms": round(float(ms.max()), 3),
     }
+
+
+def repeat_share(paths: list[str], warmup: int, requests: int, asked: set[str]) -> float:
+    """Of a run's requests (paths[1..requests], after a warm-up over paths[1..warmup]), the share for a
+    path the server had already answered: the score route keeps the JSON of rows it served (api/repository.py),
+    so repeated ids are cheaper than first ones. Adds the run's paths to `asked`."""
+    n = len(paths)
+    asked.update(paths[k % n] for k in range(1, min(2000, warmup) + 1))
+    repeats = 0
+    for k in range(1, requests + 1):
+        path = paths[k % n]
+        repeats += path in asked
+        asked.add(path)
+    return round(repeats / max(requests, 1), 3)
 
 
 def time_batch_lookup(port: int, ids: list[str], repeats: int = 20) -> dict:
@@ -316,11 +339,13 @@ def main() -> None:
 
         # Alternate ceiling and score runs so that load from elsewhere on the machine hits both alike.
         rounds: list[dict] = []
+        asked: set[str] = set()
         for n in range(args.rounds):
             ceiling = run_load(
                 bare_port, ["/constant"], args.connections, args.requests, args.seconds, bare.pid
             )
             score = run_load(api_port, paths, args.connections, args.requests, args.seconds, api.pid)
+            score["repeat_share"] = repeat_share(paths, args.requests, score["requests"], asked)
             rounds.append(
                 {
                     "ceiling": ceiling,
@@ -340,6 +365,35 @@ def main() -> None:
             best["rps_ratio"],
         )
         results["cpu_ratio_median"] = sorted(r["cpu_ratio"] for r in rounds)[len(rounds) // 2]
+        # First lookups only: ids the score runs never asked for (the warm-up repeats asked ones).
+        fresh = sorted({urllib.parse.quote(i, safe="") for i in ids} - {p.split("/")[3] for p in paths})
+        rng.shuffle(fresh)
+        fresh_paths = [f"/v1/clients/{i}/score" for i in fresh]
+        if fresh_paths:  # none when the score runs asked for every id
+            ceiling = run_load(
+                bare_port, ["/constant"], args.connections, args.requests, args.seconds, bare.pid
+            )
+            cold = run_load(
+                api_port,
+                fresh_paths,
+                args.connections,
+                args.requests,
+                args.seconds,
+                api.pid,
+                warmup_paths=paths,
+            )
+            cold["repeat_share"] = round(
+                max(0, cold["requests"] - len(fresh_paths) + 1) / cold["requests"], 3
+            )
+            results["cold"] = {
+                "ceiling": ceiling,
+                "score": cold,
+                "rps_ratio": round(cold["rps"] / ceiling["rps"], 3),
+                "cpu_ratio": round(
+                    ceiling["server_cpu_us_per_request"] / cold["server_cpu_us_per_request"], 3
+                ),
+            }
+            print("cold", json.dumps(results["cold"]), flush=True)
         results["lookup_1000"] = time_batch_lookup(api_port, ids)
         print("lookup_1000", results["lookup_1000"], flush=True)
         results["api_rss_mb_after"] = _rss_mb(api.pid)
