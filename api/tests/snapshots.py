@@ -43,6 +43,20 @@ SCALE = {"base": 600, "odds": 50, "pdo": 20, "min": 300, "max": 850}
 BANDS = ((750, "A"), (700, "B"), (650, "C"), (600, "D"), (550, "E"), (300, "F"))
 
 
+def nested_reasons(row: dict) -> list[dict]:
+    """A scored-mart row's reasons as the API nests them: rank, reason, value and points, in rank order."""
+    return [
+        {
+            "rank": k,
+            "reason": row[f"reason_{k}"],
+            "value": row[f"reason_{k}_value"],
+            "points": row[f"reason_{k}_points"],
+        }
+        for k in (1, 2, 3)
+        if row[f"reason_{k}"] is not None
+    ]
+
+
 def client_ids(n_clients: int) -> list[str]:
     """`n_clients` ids: the odd ones first, then plain ones."""
     plain = [f"C{k:07d}" for k in range(max(0, n_clients - len(ODD_CLIENT_IDS)))]

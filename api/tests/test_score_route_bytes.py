@@ -17,22 +17,13 @@ import pytest
 from api.repository import PublishedSnapshotRepository, ResponseCache
 from api.schemas import ClientScore
 from api.tests.conftest import KEY, REVOKED_KEY
-from api.tests.snapshots import build_published_snapshot, model_card, synthetic_scores
+from api.tests.snapshots import build_published_snapshot, model_card, nested_reasons, synthetic_scores
 
 
 def reference_json(row: dict) -> bytes:
     """What the route answered before it cached anything: ClientScore validated from the mart row (read
     from the published parquet, not through the API's loader) and serialized by pydantic."""
-    reasons = [
-        {
-            "rank": k,
-            "reason": row[f"reason_{k}"],
-            "value": row[f"reason_{k}_value"],
-            "points": row[f"reason_{k}_points"],
-        }
-        for k in (1, 2, 3)
-        if row[f"reason_{k}"] is not None
-    ]
+    reasons = nested_reasons(row)
     fields = {name: row[name] for name in ClientScore.model_fields if name != "reasons"}
     return ClientScore.model_validate({**fields, "reasons": reasons}).model_dump_json().encode("utf-8")
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.schemas import ErrorResponse
-from api.tests.snapshots import ODD_CLIENT_IDS, model_card
+from api.tests.snapshots import ODD_CLIENT_IDS, model_card, nested_reasons
 
 FIELDS = (
     "probability_of_default",
@@ -48,17 +48,7 @@ def assert_same_score(got: dict, row: dict) -> None:
     assert got["score_date"] == row["score_date"].isoformat()
     for name in FIELDS:
         assert got[name] == row[name], name
-    reasons = [
-        {
-            "rank": k,
-            "reason": row[f"reason_{k}"],
-            "value": row[f"reason_{k}_value"],
-            "points": row[f"reason_{k}_points"],
-        }
-        for k in (1, 2, 3)
-        if row[f"reason_{k}"] is not None
-    ]
-    assert got["reasons"] == reasons
+    assert got["reasons"] == nested_reasons(row)
     assert set(got) == {"client_id", "score_date", "reasons", *FIELDS}
 
 
