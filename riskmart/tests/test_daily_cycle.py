@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +19,15 @@ from typer.testing import CliRunner
 from bundle import current_bundle
 from ml.warehouse import TableWrite, open_warehouse
 from riskmart.cli import app
-from riskmart.pipeline import CYCLE_RUNS_TABLE, SEED_LOADS, CycleSummary, build_features, run_daily_cycle
+from riskmart.dbt import run_dbt
+from riskmart.pipeline import (
+    CYCLE_RUNS_TABLE,
+    DAILY_FEATURE_BUILD,
+    SEED_LOADS,
+    CycleSummary,
+    build_features,
+    run_daily_cycle,
+)
 from riskmart.publish import current_snapshot
 
 pytestmark = pytest.mark.slow
@@ -150,6 +160,29 @@ def test_the_feature_build_loads_the_seeds_again_only_when_one_is_missing(demo_c
     assert again[0] == loads[0] == 1 and again[1] > loads[1], (
         "the load is recorded again, for the same project"
     )
+
+
+def test_each_feature_model_reads_its_last_build_settings_once_per_build(demo_cycle, tmp_path):
+    """An incremental feature model asks whether its seeds changed since its last build from its SQL and from
+    two post-hooks; build_settings_memo answers all of them from one read of riskmart_meta.build_settings
+    (and one seed fingerprint) per model and dbt invocation. Counted in dbt's log of a daily feature build."""
+    folder = tmp_path / "cycle"
+    shutil.copytree(demo_cycle.settings.warehouse.parent, folder)
+    settings = demo_cycle.settings.model_copy(
+        update={"warehouse": folder / demo_cycle.settings.warehouse.name}
+    )
+    log = folder / "dbt" / "logs" / "dbt.log"
+    log.unlink(missing_ok=True)
+    run_dbt(settings, DAILY_FEATURE_BUILD, as_of=demo_cycle.as_of, quiet=True)
+    reads: Counter[str] = Counter()
+    node = None
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if (started := re.search(r"On (model\.riskmart\.\w+):", line)) is not None:
+            node = started.group(1)
+        elif "select settings_fingerprint, ingested_through" in line and node is not None:
+            reads[node] += 1
+    assert len(reads) >= 8, f"the incremental feature models read their settings: {reads}"
+    assert set(reads.values()) == {1}, reads
 
 
 def test_run_without_landing_data_says_what_to_do(tmp_path):
