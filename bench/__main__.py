@@ -5,6 +5,7 @@ selected benchmark."""
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 import time
 from pathlib import Path
@@ -35,5 +36,12 @@ def run(argv: list[str]) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (`kill`, a CI timeout) ends a benchmark as Ctrl-C does: its `finally` blocks run and remove its
+    temporary folders (warehouse copies of several GB each), where the default action left them on disk."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sys.exit(run(sys.argv[1:]))
