@@ -1,3 +1,18 @@
+-- Incremental: a run recomputes only the invoices that can have changed since its last build
+-- (`invoices_to_rebuild`: those of the clients whose orders or payments changed, and those with an order or a
+-- payment dated after the newest order built or the latest data date); the pre-hook deletes them first, so an
+-- invoice that is gone (a withdrawn or cancelled order, a latest data date moved back) is gone here too. The
+-- first build, or one after a seed edit upstream, computes every invoice.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=incremental_strategy_for('append'),
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ invoices_to_rebuild(true) }}{% endif %}",
+        post_hook="{{ record_settings_fingerprint() }}",
+    )
+}}
+
 with
 
 orders as (
@@ -16,6 +31,7 @@ orders as (
         and coalesce(order_status, '') != 'cancelled'
         and invoice_id is not null
         and due_date is not null
+        and {{ invoices_to_rebuild(is_incremental()) }}
 
 ),
 
@@ -26,6 +42,7 @@ payments_by_day as (
         payment_date,
         sum(payment_amount) as paid_on_day
     from {{ ref('int_payments_scored') }}
+    where invoice_id in (select orders.invoice_id from orders)
     group by invoice_id, payment_date
 
 ),

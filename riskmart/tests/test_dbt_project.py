@@ -544,26 +544,47 @@ def test_a_seed_edit_rebuilds_every_date_of_the_incremental_marts(demo_cycle, tm
             assert _differing_rows(con, relation, "incremental", "refreshed") == 0
 
 
+def _rewrite_csv(path: Path, change: Callable[[list[dict]], None]) -> list[dict]:
+    """Rewrite the CSV file `path` with its rows changed in place by `change(rows)`; returns the rows."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows, f"{path.name} has rows to change"
+    change(rows)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
 def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_cycle, tmp_path):
-    """A payments file exported two months ago is delivered again, corrected (every amount halved): the next
-    incremental build rebuilds the feature dates it touches, however old, and equals a full refresh."""
+    """A payments file exported two months ago is delivered again, corrected (every amount halved), and the
+    orders file of that day with its first invoiced order cancelled: the next incremental build rebuilds the
+    feature dates and the invoices they touch, however old, and equals a full refresh."""
     landing = tmp_path / "landing"
     shutil.copytree(demo_cycle.landing, landing)
     old_export = demo_cycle.as_of - timedelta(days=60)
     corrected = landing / "payments" / f"payments_{old_export.isoformat()}.csv"
-    with corrected.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert rows, "the old export has payments to correct"
-    for row in rows:
-        row["payment_amount"] = f"{float(row['payment_amount']) / 2:.2f}"
-    with corrected.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    cancelled = landing / "orders" / f"orders_{old_export.isoformat()}.csv"
+
+    def halve_amounts(rows: list[dict]) -> None:
+        for row in rows:
+            row["payment_amount"] = f"{float(row['payment_amount']) / 2:.2f}"
+
+    def cancel_first_order(rows: list[dict]) -> None:
+        first = next(row for row in rows if row["invoice_id"] and row["order_status"] != "cancelled")
+        first["order_status"] = "cancelled"
+
+    _rewrite_csv(corrected, halve_amounts)
+    orders = _rewrite_csv(cancelled, cancel_first_order)
+    cancelled_invoice = next(row["invoice_id"] for row in orders if row["order_status"] == "cancelled")
 
     def ingest_the_correction(warehouse: Path) -> None:
         loaded = ingest_landing(landing, warehouse, as_of=demo_cycle.as_of)
-        assert [f["file"] for f in loaded.files] == [f"payments/{corrected.name}"]
+        assert sorted(f["file"] for f in loaded.files) == [
+            f"orders/{cancelled.name}",
+            f"payments/{corrected.name}",
+        ]
 
     daily_build = DAILY_FEATURE_BUILD
     with _built_both_ways(demo_cycle, tmp_path, ingest_the_correction, daily_build) as con:
@@ -573,8 +594,42 @@ def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_c
             [demo_cycle.as_of - timedelta(days=31)],
         ).fetchone()[0]
         assert changed_dates > 0, "the correction changes month-end dates older than the daily ones"
-        for relation in ("marts.fct_client_features", "marts.fct_rule_scores"):
+        changed_invoices = con.execute(
+            "select count(*) from (select * from before.intermediate.int_invoices"
+            " except all select * from incremental.intermediate.int_invoices)"
+        ).fetchone()[0]
+        assert changed_invoices > 0, "the correction changes invoices"
+        for name in ("before", "incremental", "refreshed"):
+            invoices = con.execute(
+                f"select count(*) from {name}.intermediate.int_invoices where invoice_id = ?",  # noqa: S608
+                [cancelled_invoice],
+            ).fetchone()[0]
+            assert invoices == (1 if name == "before" else 0), f"{cancelled_invoice} in {name}"
+        for relation in ("marts.fct_client_features", "marts.fct_rule_scores", "intermediate.int_invoices"):
             assert _differing_rows(con, relation, "incremental", "refreshed") == 0
+
+
+def test_a_build_of_an_earlier_day_drops_the_invoices_and_payments_after_it(demo_cycle, tmp_path):
+    """A day rebuilt after a later one (a backfill, a re-run): the incremental invoices equal a full refresh
+    as of that day, without the orders and payments dated after it."""
+    earlier = demo_cycle.as_of - timedelta(days=20)
+    built = {}
+    for name, refresh in (("incremental", []), ("refreshed", ["--full-refresh"])):
+        settings = Settings(warehouse=tmp_path / name / "riskmart.duckdb")
+        settings.warehouse.parent.mkdir()
+        shutil.copy(demo_cycle.settings.warehouse, settings.warehouse)
+        run_dbt(settings, ["run", "--select", "int_feature_dates", "int_invoices", *refresh], as_of=earlier)
+        built[name] = settings.warehouse
+    with duckdb.connect() as con:
+        con.execute(f"attach '{demo_cycle.settings.warehouse}' as before (read_only)")
+        for name, path in built.items():
+            con.execute(f"attach '{path}' as {name} (read_only)")
+        later = con.execute(
+            "select count(*) from before.intermediate.int_invoices where order_date > ?", [earlier]
+        ).fetchone()[0]
+        assert later > 0, "the demo has invoices after the earlier day"
+        assert _differing_rows(con, "intermediate.int_invoices", "incremental", "refreshed") == 0
+        assert _differing_rows(con, "intermediate.int_invoices", "before", "incremental") > 0
 
 
 def test_a_seed_whose_columns_changed_loads_into_a_warehouse_built_before_the_change(tmp_path):
