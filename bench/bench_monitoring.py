@@ -9,7 +9,8 @@ two builds of the day again (what a re-run of the day does; a new day's feature 
 deliveries): the feature build (riskmart/pipeline.py DAILY_FEATURE_BUILD: every model but the scoring and
 monitoring ones, with their data tests) and then the monitoring part of the scoring build (`dbt build
 --select MONITORING_SELECTOR`, models and data tests). Reported for each: the models' and the tests' own
-time, the dbt process's wall and CPU seconds, and the monitoring over feature ratios.
+time, the dbt process's wall and CPU seconds, the monitoring over feature ratios, each monitoring model's own
+time and the feature build's slowest models.
 
 A re-run of the day finds nothing new for the parts that are incremental by what changed (the matured
 cohorts of mon_model_performance and mon_model_calibration). With --next-day LANDING the warehouse is one
@@ -55,6 +56,8 @@ from riskmart.settings import PROJECT_DIR, Settings
 
 RESULTS = Path(__file__).parent / "results" / "monitoring.json"
 MONITORING_BUILD = [*DAILY_BUILD, "--select", MONITORING_SELECTOR]
+# the feature build's slowest models reported in each round
+FEATURE_MODELS_SHOWN = 8
 
 
 def _dbt(
@@ -244,14 +247,21 @@ def _added_wall(
     }
 
 
+def _by_model(results: list[dict]) -> dict[str, float]:
+    """Each model's own seconds (run_results.json), the slowest first."""
+    seconds = {
+        r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 3)
+        for r in results
+        if r["unique_id"].startswith("model.")
+    }
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
+
+
 def _round(features: dict, monitoring: dict, whole_build: bool = False) -> dict:
     """One round's figures; with `whole_build`, the monitoring results are those of the scoring build, whose
     wall and CPU seconds (and so the CPU ratios) are the whole build's."""
-    by_model = {
-        r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 3)
-        for r in monitoring["results"]
-        if r["unique_id"].startswith("model.")
-    }
+    by_model = _by_model(monitoring["results"])
+    slowest_features = dict(list(_by_model(features["results"]).items())[:FEATURE_MODELS_SHOWN])
     round_ = {
         "feature_build": {
             "wall_seconds": round(features["wall"], 2),
@@ -259,6 +269,7 @@ def _round(features: dict, monitoring: dict, whole_build: bool = False) -> dict:
             "node_cpu_seconds": round(features["node_cpu"], 2),
             "models_seconds": round(_own_seconds(features["results"], "model"), 2),
             "tests_seconds": round(_own_seconds(features["results"], "test"), 2),
+            "slowest_models": slowest_features,
         },
         "monitoring_build": {
             "wall_seconds": round(monitoring["wall"], 2),
@@ -268,7 +279,7 @@ def _round(features: dict, monitoring: dict, whole_build: bool = False) -> dict:
             "tests_seconds": round(_own_seconds(monitoring["results"], "test"), 2),
             "models": len(by_model),
             "tests": sum(1 for r in monitoring["results"] if r["unique_id"].startswith("test.")),
-            "by_model": dict(sorted(by_model.items(), key=lambda item: -item[1])),
+            "by_model": by_model,
             "process_figures_are_the_whole_scoring_build": whole_build,
         },
     }

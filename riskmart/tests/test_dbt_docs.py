@@ -259,3 +259,44 @@ def test_the_warehouse_carries_each_models_description_and_the_marts_column_desc
                     wrong.append(f"{node['name']}.{name}: comment {comment!r}")
     assert marts_columns > 200, "the marts' declared columns were compared"
     assert not wrong, "\n".join(wrong)
+
+
+def test_an_incremental_build_writes_only_the_comments_that_differ(manifest, demo_cycle, tmp_path):
+    """duckdb__persist_docs: an incremental model whose comments in the warehouse went stale (a description
+    edited in the YAML since its last build) gets exactly those comments written again; built once more, it
+    writes no comment at all. Counted in dbt's log of each build."""
+    import shutil
+
+    from ml.warehouse import connect_warehouse
+
+    model = "mon_score_mix"
+    node = next(n for n in _ours(manifest["nodes"]) if n["name"] == model)
+    column = next(iter(node["columns"]))
+    folder = tmp_path / "cycle"
+    shutil.copytree(demo_cycle.settings.warehouse.parent, folder)
+    settings = demo_cycle.settings.model_copy(
+        update={"warehouse": folder / demo_cycle.settings.warehouse.name}
+    )
+    relation = f"{node['schema']}.{node['alias']}"
+    with connect_warehouse(settings.warehouse) as con:
+        con.execute(f"comment on table {relation} is 'stale'")
+        con.execute(f"comment on column {relation}.{column} is 'stale'")
+    log = folder / "dbt" / "logs" / "dbt.log"
+
+    def build_and_count_comments() -> int:
+        log.unlink(missing_ok=True)
+        run_dbt(settings, ["run", "--select", model], as_of=demo_cycle.as_of, quiet=True)
+        return log.read_text(encoding="utf-8").count("comment on ")
+
+    assert build_and_count_comments() == 2
+    with connect_warehouse(settings.warehouse, read_only=True) as con:
+        table_comment = con.execute(
+            "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
+            [node["schema"], node["alias"]],
+        ).fetchone()[0]
+        column_comment = con.execute(
+            "select comment from duckdb_columns() where schema_name = ? and table_name = ? and column_name = ?",
+            [node["schema"], node["alias"], column],
+        ).fetchone()[0]
+    assert (table_comment, column_comment) == (node["description"], node["columns"][column]["description"])
+    assert build_and_count_comments() == 0

@@ -611,7 +611,8 @@ def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_c
 
 def test_a_build_of_an_earlier_day_drops_the_invoices_and_payments_after_it(demo_cycle, tmp_path):
     """A day rebuilt after a later one (a backfill, a re-run): the incremental invoices equal a full refresh
-    as of that day, without the orders and payments dated after it."""
+    as of that day, without the orders and payments dated after it. Built again as of the later day, with
+    nothing new delivered, they take those orders and payments back."""
     earlier = demo_cycle.as_of - timedelta(days=20)
     built = {}
     for name, refresh in (("incremental", []), ("refreshed", ["--full-refresh"])):
@@ -630,6 +631,12 @@ def test_a_build_of_an_earlier_day_drops_the_invoices_and_payments_after_it(demo
         assert later > 0, "the demo has invoices after the earlier day"
         assert _differing_rows(con, "intermediate.int_invoices", "incremental", "refreshed") == 0
         assert _differing_rows(con, "intermediate.int_invoices", "before", "incremental") > 0
+    settings = Settings(warehouse=built["incremental"])
+    run_dbt(settings, ["run", "--select", "int_feature_dates", "int_invoices"], as_of=demo_cycle.as_of)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{demo_cycle.settings.warehouse}' as before (read_only)")
+        con.execute(f"attach '{built['incremental']}' as incremental (read_only)")
+        assert _differing_rows(con, "intermediate.int_invoices", "before", "incremental") == 0
 
 
 def test_a_seed_whose_columns_changed_loads_into_a_warehouse_built_before_the_change(tmp_path):
