@@ -108,7 +108,8 @@ def booster_params(feature_set: FeatureSet, train_y: np.ndarray, extra: dict | N
 
 def dmatrix(matrix: pd.DataFrame, label: np.ndarray | None = None) -> xgb.DMatrix:
     """XGBoost's input for a model matrix (scoring.features.build_matrix). Building one copies every value:
-    training builds each once and reuses it for the fit, the margins and the baseline."""
+    training builds one for the training rows and one for the validation rows, and predicts the rest in
+    place (`margins`)."""
     return xgb.DMatrix(matrix, label=label, enable_categorical=True)
 
 
@@ -195,9 +196,10 @@ def fit_booster(
     )
 
 
-def margins(booster: xgb.Booster, matrix: pd.DataFrame | xgb.DMatrix) -> np.ndarray:
-    data = matrix if isinstance(matrix, xgb.DMatrix) else dmatrix(matrix)
-    return booster.predict(data, output_margin=True).astype(np.float64)
+def margins(booster: xgb.Booster, matrix: pd.DataFrame) -> np.ndarray:
+    """The booster's log-odds for each row of a model matrix (build_matrix), predicted in place: the same
+    values as through a DMatrix (tested), without the copy of every value that building one makes."""
+    return booster.inplace_predict(matrix, predict_type="margin").astype(np.float64)
 
 
 def _baseline_metrics(warehouse: Warehouse, test: pd.DataFrame) -> dict | None:

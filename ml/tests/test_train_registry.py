@@ -299,3 +299,28 @@ def test_the_margins_kept_from_training_are_the_kept_trees_own(client_frame):
     assert fit.valid_margin.dtype == fit.train_margin.dtype == np.float64
     np.testing.assert_array_equal(fit.valid_margin, margins(fit.booster, valid_x))
     np.testing.assert_array_equal(fit.train_margin, margins(fit.booster, train_x))
+
+
+def test_margins_predicted_in_place_equal_a_dmatrix_prediction(client_frame):
+    """`margins` predicts a model matrix in place, without building a DMatrix: the same values bit for bit,
+    missing numbers, missing categories and categories unseen in training included."""
+    from ml.dataset import split_out_of_time
+    from ml.features import select_features
+    from ml.train import dmatrix, fit_booster
+
+    split = split_out_of_time(client_frame.drop(columns=["pd_true"]), test_share=0.2, valid_share=0.2)
+    features = select_features(split.train)
+    booster = fit_booster(
+        dmatrix(build_matrix(split.train, features), split.train["default_next_60d"].to_numpy()),
+        dmatrix(build_matrix(split.valid, features), split.valid["default_next_60d"].to_numpy()),
+        features,
+    ).booster
+    rows = split.test.copy()
+    rows.loc[rows.index[::3], "dpd_mean_6m"] = np.nan
+    rows["segment"] = rows["segment"].astype(object)
+    rows.loc[rows.index[1::5], "segment"] = None
+    rows.loc[rows.index[2::7], "segment"] = "a segment unseen in training"
+    matrix = build_matrix(rows, features)
+    assert matrix["segment"].isna().any() and matrix["dpd_mean_6m"].isna().any()
+    expected = booster.predict(dmatrix(matrix), output_margin=True).astype(np.float64)
+    np.testing.assert_array_equal(margins(booster, matrix), expected)
