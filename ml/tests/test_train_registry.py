@@ -324,3 +324,21 @@ def test_margins_predicted_in_place_equal_a_dmatrix_prediction(client_frame):
     assert matrix["segment"].isna().any() and matrix["dpd_mean_6m"].isna().any()
     expected = booster.predict(dmatrix(matrix), output_margin=True).astype(np.float64)
     np.testing.assert_array_equal(margins(booster, matrix), expected)
+
+
+def test_a_dmatrix_built_on_one_thread_holds_what_one_built_on_all_cores_holds(client_frame):
+    """Training builds its matrices on settings.ml_threads threads: the values, their places, the labels,
+    the feature names and types do not depend on it."""
+    from ml.features import select_features
+    from ml.train import dmatrix
+
+    features = select_features(client_frame)
+    matrix = build_matrix(client_frame, features)
+    label = client_frame["default_next_60d"].to_numpy()
+    one, every = dmatrix(matrix, label, threads=1), dmatrix(matrix, label)
+    a, b = one.get_data(), every.get_data()
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(one.get_label(), every.get_label())
+    assert one.feature_names == every.feature_names and one.feature_types == every.feature_types
