@@ -327,19 +327,20 @@ def train_model(
     with warehouse.session():
         baseline = _baseline_metrics(warehouse, split.test)
         champion, problem = _champion_on_test(settings, warehouse, split.test)
+        # what registering reads, on the same connection
+        latest_date = None if as_of else dataset.latest_feature_date(warehouse)
+        bins, feature_days, history_start = (
+            drift_bins(warehouse),
+            feature_windows(warehouse),
+            dataset.first_feature_date(warehouse),
+        )
     truth_metrics = _truth_metrics(true_probabilities, split.test, test_probability)
     promoted, reason = _decide(settings, model_metrics["auc"], champion, problem)
     seconds["evaluate"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     trained_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    with warehouse.session():
-        data_as_of = as_of or dataset.latest_feature_date(warehouse) or trained_at.date()
-        bins, feature_days, history_start = (
-            drift_bins(warehouse),
-            feature_windows(warehouse),
-            dataset.first_feature_date(warehouse),
-        )
+    data_as_of = as_of or latest_date or trained_at.date()
     model_bytes = bytes(booster.save_raw(raw_format="json"))
     version = new_version(settings.registry_path, trained_at, sha256_bytes(model_bytes))
     windows = split.summary()
