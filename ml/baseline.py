@@ -150,7 +150,10 @@ def baseline_rows(
             column = matrix.loc[used, feature.name]
             null_share = float(column.isna().mean())
             present = column.dropna()
-            shares = present.astype(str).value_counts(normalize=True)
+            # counted by category, not by each row's text; a category absent from these rows gets no bin
+            shares = present.value_counts(normalize=True)
+            shares = shares[shares > 0]
+            shares.index = shares.index.astype(str)
             for index, category in enumerate(sorted(shares.index)):
                 rows.append(
                     _row(

@@ -31,19 +31,18 @@ def _arrays(y_true, score) -> tuple[np.ndarray, np.ndarray]:
 
 def roc_auc(y_true, score) -> float:
     """Probability that a random default scores above a random non-default (ties count half): the
-    Mann-Whitney statistic from average ranks. Each run of tied scores, rows start+1 .. end in score order,
-    shares the rank (start + end + 1) / 2, so the order within a run does not matter and the fastest sort
-    will do (training evaluates this on ~100,000 validation rows every few rounds)."""
+    Mann-Whitney statistic from average ranks. A run of tied scores at sorted positions start .. end - 1
+    shares the rank (start + end + 1) / 2, found for each default by a binary search of its score in the
+    sorted scores: one sort of all rows, then a search per default (training evaluates this on ~100,000
+    validation rows every few rounds). Every rank is a half-integer, so their sum is exact in any order."""
     y, s = _arrays(y_true, score)
-    order = np.argsort(s)
-    sorted_s = s[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1]
-    ends = np.r_[starts[1:], len(s)]
-    defaults_per_run = np.add.reduceat(y[order], starts)
-    n_pos = y.sum()
+    sorted_s = np.sort(s)
+    defaults = s[y == 1.0]
+    starts = np.searchsorted(sorted_s, defaults, side="left")
+    ends = np.searchsorted(sorted_s, defaults, side="right")
+    n_pos = float(len(defaults))
     n_neg = len(y) - n_pos
-    # a plain sum: `@` goes through BLAS, whose threads spin on a shared machine
-    rank_sum = float(np.sum(defaults_per_run * ((starts + ends + 1) / 2.0)))
+    rank_sum = float(np.sum((starts + ends + 1) / 2.0))
     return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

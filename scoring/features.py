@@ -96,4 +96,4 @@ def build_matrix(frame: pd.DataFrame, feature_set: FeatureSet) -> pd.DataFrame:
                 pd.Categorical.from_codes(lookup[codes], categories=list(feature.categories)),
                 index=frame.index,
             )
-    return pd.DataFrame(columns, index=frame.index)
+    return pd.concat(columns, axis=1) if columns else pd.DataFrame(index=frame.index)

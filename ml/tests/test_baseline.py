@@ -147,3 +147,37 @@ def test_a_windowed_feature_takes_its_reference_from_dates_with_a_complete_windo
         history_start=start,
     )
     assert (rows[rows["variable"] == numeric[0]]["reference_start"] == start).all()
+
+
+def test_a_category_absent_from_the_reference_rows_gets_no_bin():
+    """Categories are counted by category: a level of the model that no reference row holds (here only the
+    rows before the look-back window is complete hold it) has no bin, and missing values only a null share."""
+    from datetime import datetime
+
+    from ml.baseline import baseline_rows
+    from ml.features import Feature, FeatureSet
+
+    dates = pd.to_datetime(["2024-01-31"] * 3 + ["2024-06-30"] * 5)
+    frame = pd.DataFrame(
+        {
+            "feature_date": dates,
+            "segment": ["new", "new", "old", "old", "mid", None, "old", "mid"],
+        }
+    )
+    features = FeatureSet((Feature("segment", CATEGORICAL, 0, ("mid", "new", "old")),))
+    rows = baseline_rows(
+        frame,
+        features,
+        probability=np.linspace(0.1, 0.9, 8),
+        margin=np.linspace(-2, 2, 8),
+        model_version="v1",
+        bins=2,
+        created_at=datetime(2024, 7, 1),
+        windows={"segment": 90},
+        history_start=pd.Timestamp("2024-01-31").date(),
+    )
+    segment = rows[rows["variable"] == "segment"]
+    assert segment["category"].tolist() == ["mid", "old"]
+    assert segment["bin_index"].tolist() == [0, 1]
+    assert segment["baseline_share"].tolist() == [0.5, 0.5]
+    assert (segment["baseline_rows"] == 4).all() and (segment["baseline_null_share"] == 0.2).all()

@@ -131,3 +131,17 @@ def test_numeric_feature_holding_text_is_refused():
     features = select_features(_mart_like())
     with pytest.raises(FeatureError, match="dpd_max_6m should be numeric"):
         build_matrix(_mart_like().assign(dpd_max_6m=["a", "b", "c", "d"]), features)
+
+
+def test_matrix_shares_the_frames_numbers_instead_of_copying_them():
+    """The matrix holds each column apart (XGBoost reads them one by one): a float column of the frame is
+    not copied into one block of all features (at 250,000 rows x 60 that copy cost 0.1-0.4 CPU s). Rows keep
+    the frame's index, duplicated or unordered."""
+    frame = _mart_like().set_index(pd.Index([3, 3, 1, 0]))
+    features = select_features(frame)
+    matrix = build_matrix(frame, features)
+    column = "recency_weighted_payment_score_30d"
+    assert np.shares_memory(matrix[column].to_numpy(), frame[column].to_numpy())
+    assert list(matrix.index) == [3, 3, 1, 0] and list(matrix.columns) == features.names
+    np.testing.assert_array_equal(matrix[column].to_numpy(), frame[column].to_numpy())
+    assert matrix["segment"].astype(object).tolist() == ["new", "established", "new", np.nan]

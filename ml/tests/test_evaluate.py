@@ -44,6 +44,21 @@ def test_rank_metrics_equal_sklearn(outcomes):
     assert brier(y, p) == pytest.approx(brier_score_loss(y, p), abs=1e-12)
 
 
+def test_auc_is_exactly_the_mann_whitney_rank_sum_of_the_defaults():
+    """Exactly, not approximately: the defaults' average ranks (scipy's rankdata) are half-integers whose sum
+    is exact, so the AUC of ties-heavy float32 margins (as training's early stopping scores them) carries
+    no rounding of its own that could move the round kept."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(5)
+    for n, levels in ((50_000, 40), (3_000, 3), (20_000, 20_000)):
+        y = (rng.random(n) < 0.03).astype(int)
+        margin = rng.integers(0, levels, n).astype(np.float32) / 7
+        n_pos, n_neg = float(y.sum()), float(n - y.sum())
+        rank_sum = float(np.sum(rankdata(margin)[y == 1]))
+        assert roc_auc(y, margin) == (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
 def test_ks_equals_scipy_two_sample_statistic(outcomes):
     y, p = outcomes
     assert ks_statistic(y, p) == pytest.approx(ks_2samp(p[y == 1], p[y == 0]).statistic, abs=1e-12)

@@ -251,11 +251,12 @@ def test_the_fewest_trees_within_the_tolerance_of_the_best_validation_auc_are_ke
     features = select_features(split.train)
     valid_x = build_matrix(split.valid, features)
     y_valid = split.valid["default_next_60d"].to_numpy()
-    booster, params, rounds = fit_booster(
+    fit = fit_booster(
         dmatrix(build_matrix(split.train, features), split.train["default_next_60d"].to_numpy()),
         dmatrix(valid_x, y_valid),
         features,
     )
+    booster, params, rounds = fit.booster, fit.params, fit.rounds_trained
     kept = booster.num_boosted_rounds()
     assert kept < rounds and params["max_depth"] == 3 and VALID_EVERY > 1
     full = xgb.train(
@@ -276,3 +277,68 @@ def test_the_fewest_trees_within_the_tolerance_of_the_best_validation_auc_are_ke
     first_best = min(n for n in evaluated if aucs[n] >= best - 1e-9)
     assert kept < first_best and rounds == evaluated[-1]
     assert rounds == first_best + EARLY_STOPPING_ROUNDS or rounds == MAX_ROUNDS
+
+
+def test_the_margins_kept_from_training_are_the_kept_trees_own(client_frame):
+    """fit_booster hands calibration and the baseline the margins it saw while training (the validation
+    rows' from the early-stopping evaluation, the training rows' from XGBoost's prediction cache): they are
+    bit for bit what the kept trees predict afresh, so taking them changes no calibrator and no baseline."""
+    from ml.dataset import split_out_of_time
+    from ml.features import select_features
+    from ml.train import dmatrix, fit_booster
+
+    split = split_out_of_time(client_frame.drop(columns=["pd_true"]), test_share=0.2, valid_share=0.2)
+    features = select_features(split.train)
+    train_x, valid_x = build_matrix(split.train, features), build_matrix(split.valid, features)
+    fit = fit_booster(
+        dmatrix(train_x, split.train["default_next_60d"].to_numpy()),
+        dmatrix(valid_x, split.valid["default_next_60d"].to_numpy()),
+        features,
+    )
+    assert fit.booster.num_boosted_rounds() < fit.rounds_trained  # the kept round is not the last one
+    assert fit.valid_margin.dtype == fit.train_margin.dtype == np.float64
+    np.testing.assert_array_equal(fit.valid_margin, margins(fit.booster, valid_x))
+    np.testing.assert_array_equal(fit.train_margin, margins(fit.booster, train_x))
+
+
+def test_margins_predicted_in_place_equal_a_dmatrix_prediction(client_frame):
+    """`margins` predicts a model matrix in place, without building a DMatrix: the same values bit for bit,
+    missing numbers, missing categories and categories unseen in training included."""
+    from ml.dataset import split_out_of_time
+    from ml.features import select_features
+    from ml.train import dmatrix, fit_booster
+
+    split = split_out_of_time(client_frame.drop(columns=["pd_true"]), test_share=0.2, valid_share=0.2)
+    features = select_features(split.train)
+    booster = fit_booster(
+        dmatrix(build_matrix(split.train, features), split.train["default_next_60d"].to_numpy()),
+        dmatrix(build_matrix(split.valid, features), split.valid["default_next_60d"].to_numpy()),
+        features,
+    ).booster
+    rows = split.test.copy()
+    rows.loc[rows.index[::3], "dpd_mean_6m"] = np.nan
+    rows["segment"] = rows["segment"].astype(object)
+    rows.loc[rows.index[1::5], "segment"] = None
+    rows.loc[rows.index[2::7], "segment"] = "a segment unseen in training"
+    matrix = build_matrix(rows, features)
+    assert matrix["segment"].isna().any() and matrix["dpd_mean_6m"].isna().any()
+    expected = booster.predict(dmatrix(matrix), output_margin=True).astype(np.float64)
+    np.testing.assert_array_equal(margins(booster, matrix), expected)
+
+
+def test_a_dmatrix_built_on_one_thread_holds_what_one_built_on_all_cores_holds(client_frame):
+    """Training builds its matrices on settings.ml_threads threads: the values, their places, the labels,
+    the feature names and types do not depend on it."""
+    from ml.features import select_features
+    from ml.train import dmatrix
+
+    features = select_features(client_frame)
+    matrix = build_matrix(client_frame, features)
+    label = client_frame["default_next_60d"].to_numpy()
+    one, every = dmatrix(matrix, label, threads=1), dmatrix(matrix, label)
+    a, b = one.get_data(), every.get_data()
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(one.get_label(), every.get_label())
+    assert one.feature_names == every.feature_names and one.feature_types == every.feature_types
