@@ -17,7 +17,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from bundle import current_bundle
-from ml.warehouse import TableWrite, open_warehouse
+from ml.warehouse import TableWrite, connect_warehouse, open_warehouse
 from riskmart.cli import app
 from riskmart.dbt import run_dbt
 from riskmart.pipeline import (
@@ -162,27 +162,50 @@ def test_the_feature_build_loads_the_seeds_again_only_when_one_is_missing(demo_c
     )
 
 
-def test_each_feature_model_reads_its_last_build_settings_once_per_build(demo_cycle, tmp_path):
-    """An incremental feature model asks whether its seeds changed since its last build from its SQL and from
-    two post-hooks; build_settings_memo answers all of them from one read of riskmart_meta.build_settings
-    (and one seed fingerprint) per model and dbt invocation. Counted in dbt's log of a daily feature build."""
+def test_each_feature_model_reads_its_settings_once_and_writes_only_the_comments_that_changed(
+    demo_cycle, tmp_path
+):
+    """Two per-model costs of a daily feature build, counted in dbt's log of one:
+    * an incremental feature model asks whether its seeds changed since its last build from its SQL and from
+      two post-hooks; build_settings_memo answers all of them from one read of riskmart_meta.build_settings
+      (and one seed fingerprint) per model and dbt invocation;
+    * duckdb__persist_docs writes a model's comments only where the warehouse's differ from the YAML: the
+      mart whose table and one column comment went stale (a description edited since its last build) gets
+      those two written again, the other incremental models none."""
     folder = tmp_path / "cycle"
     shutil.copytree(demo_cycle.settings.warehouse.parent, folder)
     settings = demo_cycle.settings.model_copy(
         update={"warehouse": folder / demo_cycle.settings.warehouse.name}
     )
+    stale, column = "fct_client_features", "credit_limit"
+    with connect_warehouse(settings.warehouse) as con:
+        con.execute(f"comment on table marts.{stale} is 'stale'")
+        con.execute(f"comment on column marts.{stale}.{column} is 'stale'")
     log = folder / "dbt" / "logs" / "dbt.log"
     log.unlink(missing_ok=True)
     run_dbt(settings, DAILY_FEATURE_BUILD, as_of=demo_cycle.as_of, quiet=True)
     reads: Counter[str] = Counter()
+    comments: Counter[str] = Counter()
     node = None
     for line in log.read_text(encoding="utf-8").splitlines():
         if (started := re.search(r"On (model\.riskmart\.\w+):", line)) is not None:
             node = started.group(1)
         elif "select settings_fingerprint, ingested_through" in line and node is not None:
             reads[node] += 1
+        if node is not None:
+            comments[node] += line.count("comment on ")
     assert len(reads) >= 8, f"the incremental feature models read their settings: {reads}"
     assert set(reads.values()) == {1}, reads
+    assert f"model.riskmart.{stale}" in reads
+    assert {name: comments[name] for name in reads if comments[name]} == {f"model.riskmart.{stale}": 2}
+    with connect_warehouse(settings.warehouse, read_only=True) as con:
+        restored = con.execute(
+            "select comment from duckdb_tables() where schema_name = 'marts' and table_name = ?"
+            " union all select comment from duckdb_columns()"
+            " where schema_name = 'marts' and table_name = ? and column_name = ?",
+            [stale, stale, column],
+        ).fetchall()
+    assert "stale" not in {comment for (comment,) in restored} and len(restored) == 2
 
 
 def test_run_without_landing_data_says_what_to_do(tmp_path):

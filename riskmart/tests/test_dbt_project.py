@@ -572,7 +572,11 @@ def test_a_late_correction_of_an_old_export_rebuilds_the_dates_it_changes(demo_c
             row["payment_amount"] = f"{float(row['payment_amount']) / 2:.2f}"
 
     def cancel_first_order(rows: list[dict]) -> None:
-        first = next(row for row in rows if row["invoice_id"] and row["order_status"] != "cancelled")
+        first = next(
+            row
+            for row in rows
+            if row["invoice_id"] and row["due_date"] and row["order_status"] != "cancelled"
+        )
         first["order_status"] = "cancelled"
 
     _rewrite_csv(corrected, halve_amounts)
