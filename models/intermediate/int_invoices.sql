@@ -1,8 +1,8 @@
 -- Incremental: a run recomputes only the invoices that can have changed since its last build
 -- (`invoices_to_rebuild`: those of the clients whose orders or payments changed, and those with an order or a
--- payment dated after the newest order built or the latest data date); the pre-hook deletes them first, so an
--- invoice that is gone (a withdrawn or cancelled order, a latest data date moved back) is gone here too. The
--- first build, or one after a seed edit upstream, computes every invoice.
+-- payment dated after the earlier of the newest order date built and the latest data date); the pre-hook
+-- deletes them first, so an invoice that is gone (a withdrawn or cancelled order, a latest data date moved
+-- back) is gone here too. The first build, or one after a seed edit upstream, computes every invoice.
 {{
     config(
         materialized='incremental',
