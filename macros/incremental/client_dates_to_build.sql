@@ -23,11 +23,10 @@
     from {{ spine }} as spine
     inner join (
         select
-            changes.client_id,
-            min(changes.first_affected_date) as first_affected_date
-        from {{ staged_changes }} as changes
-        where changes.client_id is not null and changes.ingested_through > {{ ingested_through_last_build() }}
-        group by changes.client_id
+            unread.client_id,
+            min(unread.first_affected_date) as first_affected_date
+        from ({{ unread_staged_changes(staged_changes) }}) as unread
+        group by unread.client_id
     ) as changed_clients
         on
             spine.client_id = changed_clients.client_id

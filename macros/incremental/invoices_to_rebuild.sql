@@ -41,8 +41,7 @@
     {%- endif -%}
     {%- set floor_literal = "cast('" ~ (floor | string)[:10] ~ "' as date)" -%}
     {{ return(
-        "(client_id in (select changes.client_id from " ~ staged_changes ~ " as changes"
-        ~ " where changes.client_id is not null and changes.ingested_through > " ~ ingested_through_last_build() ~ ")"
+        "(client_id in (select unread.client_id from (" ~ unread_staged_changes(staged_changes) ~ ") as unread)"
         ~ " or order_date > " ~ floor_literal
         ~ " or invoice_id in (select later.invoice_id from " ~ payments ~ " as later"
         ~ " where later.payment_date > " ~ floor_literal ~ "))"

@@ -1,7 +1,8 @@
 {#- Retention of the staged change log (`riskmart maintain`, `dbt run-operation prune_staged_changes`):
     delete the rows every reader has consumed. A reader is an incremental model that reads the log
-    (`stg_riskmart_meta__staged_changes`, through `client_dates_to_build` / `feature_dates_to_build`); it
-    reads only rows with `ingested_through` above the watermark it recorded at its last build
+    (`stg_riskmart_meta__staged_changes`, through `unread_staged_changes`: `client_dates_to_build`,
+    `invoices_to_rebuild`); it reads only rows with `ingested_through` above the watermark it recorded at its
+    last build
     (`record_settings_fingerprint`; its newest record counts), so a row at or below the lowest recorded watermark is never read again.
     A reader with no recorded watermark rebuilds every date at its next build and reads no row. A row with
     no watermark is never read (a comparison with NULL is never true). With no recorded watermark at all,
